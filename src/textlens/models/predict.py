@@ -1,0 +1,131 @@
+"""Batched inference: class probabilities and per-sample loss; QA spans and per-sample loss.
+
+Inputs are sorted by length and padded per batch, so little compute is spent on padding.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from textlens.data.types import QAExample
+from textlens.models.loading import LoadedModel
+from textlens.models.qa import Span, best_spans, encode_qa
+from textlens.progress import track
+
+
+@dataclass(frozen=True)
+class ClassificationPredictions:
+    probabilities: np.ndarray  # (n, classes)
+    label_names: tuple[str, ...]
+    loss: np.ndarray | None  # per-sample cross-entropy when gold labels were given
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.probabilities.argmax(axis=1)
+
+    @property
+    def confidence(self) -> np.ndarray:
+        return self.probabilities.max(axis=1)
+
+
+@dataclass(frozen=True)
+class QAPrediction:
+    id: str
+    answer: str
+    start_char: int
+    end_char: int
+    score: float
+    loss: float | None  # start CE + end CE at the gold span (first answer)
+    nbest: tuple[Span, ...]
+
+
+def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of near-equal length (longest first)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def predict_classification(loaded: LoadedModel, texts: Sequence[str],
+                           gold: Sequence[int] | None = None, batch_size: int = 64,
+                           max_length: int | None = None, progress: bool = True,
+                           ) -> ClassificationPredictions:
+    import torch
+
+    max_length = min(max_length or loaded.max_length, loaded.max_length)
+    enc = loaded.tokenizer(list(texts), truncation=False, padding=False)
+    lengths = [len(ids) for ids in enc["input_ids"]]
+    truncated = sum(n > max_length for n in lengths)
+    if truncated:
+        warnings.warn(f"{truncated} of {len(texts)} texts are longer than {max_length} tokens "
+                      "and were truncated.", stacklevel=2)
+    n_classes = loaded.model.config.num_labels
+    probs = np.zeros((len(texts), n_classes), dtype=np.float32)
+    losses = np.zeros(len(texts), dtype=np.float32) if gold is not None else None
+    batches = length_batches(lengths, batch_size)
+    iterator = track(batches, "Predicting") if progress and len(texts) > batch_size else batches
+    with torch.inference_mode():
+        for batch in iterator:
+            features = [{k: enc[k][i][:max_length] for k in enc.keys()} for i in batch]
+            padded = loaded.tokenizer.pad(features, return_tensors="pt").to(loaded.device)
+            logits = loaded.model(**padded).logits.float()
+            probs[batch] = torch.softmax(logits, dim=-1).cpu().numpy()
+            if losses is not None and gold is not None:
+                target = torch.tensor([gold[i] for i in batch], device=logits.device)
+                ce = torch.nn.functional.cross_entropy(logits, target, reduction="none")
+                losses[batch] = ce.cpu().numpy()
+    return ClassificationPredictions(probs, loaded.label_names, losses)
+
+
+def predict_qa(loaded: LoadedModel, examples: Sequence[QAExample], batch_size: int = 32,
+               max_length: int = 384, stride: int = 128, n_best: int = 20,
+               max_answer_tokens: int = 30, progress: bool = True) -> list[QAPrediction]:
+    """Best span per example over all its windows, with the per-sample gold loss."""
+    import torch
+
+    feats = encode_qa(loaded.tokenizer, examples, max_length, stride)
+    n_feats = len(feats.input_ids)
+    spans: list[list[Span]] = [[] for _ in examples]
+    loss_at_gold: list[float | None] = [None] * len(examples)
+    loss_fallback: list[float | None] = [None] * len(examples)
+    batches = length_batches([len(x) for x in feats.input_ids], batch_size)
+    iterator = track(batches, "Answering") if progress and n_feats > batch_size else batches
+    with torch.inference_mode():
+        for batch in iterator:
+            features = [_feature(feats, i) for i in batch]
+            padded = loaded.tokenizer.pad(features, return_tensors="pt").to(loaded.device)
+            out = loaded.model(**padded)
+            start, end = out.start_logits.float(), out.end_logits.float()
+            mask = padded["attention_mask"] == 0
+            start, end = start.masked_fill(mask, -1e4), end.masked_fill(mask, -1e4)
+            gold_s = torch.tensor([feats.start_positions[i] for i in batch], device=start.device)
+            gold_e = torch.tensor([feats.end_positions[i] for i in batch], device=start.device)
+            ce = (torch.nn.functional.cross_entropy(start, gold_s, reduction="none")
+                  + torch.nn.functional.cross_entropy(end, gold_e, reduction="none")).cpu().numpy()
+            start_np, end_np = start.cpu().numpy(), end.cpu().numpy()
+            for row, i in enumerate(batch):
+                ex = feats.example_index[i]
+                spans[ex].extend(best_spans(start_np[row], end_np[row], feats.offsets[i],
+                                            examples[ex].context, n_best, max_answer_tokens))
+                if feats.start_positions[i] != 0 and loss_at_gold[ex] is None:
+                    loss_at_gold[ex] = float(ce[row])
+                elif loss_fallback[ex] is None:
+                    loss_fallback[ex] = float(ce[row])
+    results = []
+    for ex, example in enumerate(examples):
+        ranked = tuple(sorted(spans[ex], key=lambda s: -s.score)[:n_best])
+        best = ranked[0] if ranked else Span(0, 0, 0, 0, float("-inf"), "")
+        loss = loss_at_gold[ex] if loss_at_gold[ex] is not None else loss_fallback[ex]
+        results.append(QAPrediction(example.id, best.text, best.start_char, best.end_char,
+                                    best.score, loss if example.answers else None, ranked))
+    return results
+
+
+def _feature(feats, i: int) -> dict[str, list[int]]:
+    item = {"input_ids": feats.input_ids[i], "attention_mask": feats.attention_mask[i]}
+    if feats.token_type_ids is not None:
+        item["token_type_ids"] = feats.token_type_ids[i]
+    return item
