@@ -79,8 +79,11 @@ def load_model(source: str | Path, task: Task | None = None, device: str = "auto
                tokenizer: str | Path | None = None) -> LoadedModel:
     """Load a fine-tuned classification or extractive-QA model (and its tokenizer) for inference."""
     _quiet_transformers()
-    from transformers import (AutoConfig, AutoModelForQuestionAnswering,
-                              AutoModelForSequenceClassification)
+    from transformers import (
+        AutoConfig,
+        AutoModelForQuestionAnswering,
+        AutoModelForSequenceClassification,
+    )
 
     source = str(source)
     try:

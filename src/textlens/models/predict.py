@@ -69,7 +69,7 @@ def predict_classification(loaded: LoadedModel, texts: Sequence[str],
     iterator = track(batches, "Predicting") if progress and len(texts) > batch_size else batches
     with torch.inference_mode():
         for batch in iterator:
-            features = [{k: enc[k][i][:max_length] for k in enc.keys()} for i in batch]
+            features = [{k: enc[k][i][:max_length] for k in enc} for i in batch]
             padded = loaded.tokenizer.pad(features, return_tensors="pt").to(loaded.device)
             logits = loaded.model(**padded).logits.float()
             probs[batch] = torch.softmax(logits, dim=-1).cpu().numpy()

@@ -35,7 +35,7 @@ def train_classification(train: Dataset, validation: Dataset | None, out: str | 
     def batch_at(step: int) -> dict[str, torch.Tensor]:
         start = (step * config.batch_size) % needed
         idx = [(start + j) % needed for j in range(config.batch_size)]
-        features = [{k: enc[k][i] for k in enc.keys()} for i in idx]
+        features = [{k: enc[k][i] for k in enc} for i in idx]
         batch = loaded.tokenizer.pad(features, return_tensors="pt")
         batch["labels"] = torch.tensor([labels[i] for i in idx])
         return {k: v.to(loaded.device) for k, v in batch.items()}

@@ -121,7 +121,8 @@ def _resume(model, optimizer, config: TrainConfig, directory: Path | None) -> in
                  if k.split(".", 1)[0] == str(i)}
         if entry:
             optimizer.state[param] = entry
-    _set_rng_state(load_file(directory / "rng.safetensors"))
+    if (directory / "rng.safetensors").exists():
+        _set_rng_state(load_file(directory / "rng.safetensors"))
     return int(state["step"])
 
 
@@ -155,8 +156,14 @@ class _bar:
             self.progress = None
             return lambda loss: None
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
                                  MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),

@@ -1,0 +1,51 @@
+"""`textlens` entry point. Each command lives in its own module with a `register(app)` function;
+modules import nothing heavy at top level so `textlens --help` stays instant."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from textlens.errors import TextlensError
+
+COMMAND_MODULES = (
+    "textlens.cli.train",
+    "textlens.cli.evaluate",
+    "textlens.cli.predict",
+    "textlens.cli.demo",
+    "textlens.cli.data",
+    "textlens.cli.analyze",
+    "textlens.cli.explain",
+    "textlens.cli.faithfulness",
+)
+
+app = typer.Typer(
+    name="textlens",
+    help="Explain transformer text models and debug their data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+for module_name in COMMAND_MODULES:
+    importlib.import_module(module_name).register(app)
+
+
+def main() -> None:
+    """Run the CLI; user errors print their problem and fix, without a traceback."""
+    try:
+        app()
+    except TextlensError as exc:
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        console.print(f"[bold red]Error:[/] {exc.problem}", highlight=False)
+        if exc.fix:
+            console.print(f"[bold]Fix:[/] {exc.fix}", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
