@@ -1,0 +1,205 @@
+"""`explain`: attribute a batch of texts (or QA pairs) in one call.
+
+Pipeline: encode -> bucket by exact token length -> one prediction pass per bucket -> resolve
+targets -> the method attributes each bucket (in chunks) -> aggregate into Explanation values.
+Equal-length buckets mean no padding: on CPU padding costs more than batching saves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from textlens.attribution.aggregate import Aggregation, char_scores, word_scores
+from textlens.attribution.encoding import Encoded, encode
+from textlens.attribution.explanation import Explanation, MultiExplanation, QAExplanation
+from textlens.attribution.registry import Job, RawAttribution, get_method
+from textlens.attribution.runner import Runner, frozen, pad_rows
+from textlens.attribution.targets import Score, Target, classification_targets, qa_targets
+from textlens.errors import InputError
+from textlens.models.loading import LoadedModel
+from textlens.models.qa import best_spans, char_span_to_tokens
+from textlens.progress import track
+
+Result = Explanation | QAExplanation | MultiExplanation
+
+
+def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str, model: LoadedModel,
+            method: str = "ig", target: str | int | None = None, score: Score | None = None,
+            labels: Sequence[int] | None = None,
+            answers: Sequence[tuple[int, int] | None] | None = None, parts: str = "both",
+            aggregation: Aggregation = "sum", truncate: bool = False,
+            max_tokens_per_pass: int = 4096, jobs_per_chunk: int = 32, progress: bool = True,
+            **method_options: Any) -> list[Result]:
+    """Explain each input's prediction; one value per input, in input order.
+
+    Classification: `inputs` are texts; `target` is "predicted" (default), a class name or
+    index, or "top-k"; `score` "probability" (default) or "logit". QA: `inputs` are
+    (question, context) pairs; `target` "predicted" (default) or "gold" span; `parts` start,
+    end or both; `score` "logit" (default) or "probability". `method="loss"` explains the loss
+    against `labels` / `answers` (character spans in the context). Method options such as
+    `steps`, `tolerance`, `rule` pass through (see `list_methods()`)."""
+    algo = get_method(method, **method_options)
+    if isinstance(inputs, str) or (model.task == "qa" and _is_pair(inputs)):
+        inputs = [inputs]  # type: ignore[list-item]
+    is_loss = bool(getattr(algo, "needs_gold", False))
+    if is_loss and labels is None and answers is None:
+        raise InputError("Loss attribution needs the ground truth.",
+                         "pass labels=[...] (classification) or answers=[...] (QA).")
+    runner = Runner(model, max_tokens_per_pass)
+    encoded = [_encode(model, item, truncate) for item in inputs]
+    _check_gold(len(encoded), labels, answers)
+    embeds = [runner.embed(e.input_ids) for e in encoded]
+    types = [runner.embed_types(e.token_type_ids) for e in encoded]
+    predictions: dict[int, dict[str, np.ndarray]] = {}
+    with frozen(model.model):
+        for members in length_groups([len(e) for e in encoded], 64):
+            raw = runner.raw(*pad_rows([embeds[i] for i in members], [types[i] for i in members]))
+            for r, i in enumerate(members):
+                predictions[i] = {k: v[r, :len(encoded[i])] if k != "logits" else v[r]
+                                  for k, v in ((k, v.numpy()) for k, v in raw.items())}
+        jobs: list[Job] = []
+        owner: list[int] = []
+        for i, e in enumerate(encoded):
+            for t in _targets(model, e, predictions[i], target, score, parts, is_loss,
+                              None if labels is None else labels[i],
+                              None if answers is None else answers[i]):
+                jobs.append(Job(e, t, embeds[i], types[i], e.baseline_ids(runner.pad_id)))
+                owner.append(i)
+        chunks = length_groups([len(job.encoded) for job in jobs], jobs_per_chunk)
+        results: list[RawAttribution | None] = [None] * len(jobs)
+        steps = track(chunks, f"Explaining ({algo.name})") if progress and len(chunks) > 1 \
+            else chunks
+        for chunk in steps:
+            for j, raw_attr in zip(chunk, algo.attribute(runner, [jobs[j] for j in chunk]),
+                                   strict=True):
+                results[j] = raw_attr
+    by_input: list[list[Explanation]] = [[] for _ in encoded]
+    for j, job in enumerate(jobs):
+        by_input[owner[j]].append(_explanation(model, job, results[j], predictions[owner[j]],
+                                               algo.name, aggregation))
+    return [_assemble(model, encoded[i], by_input[i], predictions[i], algo.name,
+                      None if answers is None else answers[i]) for i in range(len(encoded))]
+
+
+def _is_pair(inputs: Any) -> bool:
+    return isinstance(inputs, tuple) and len(inputs) == 2 and all(isinstance(x, str)
+                                                                   for x in inputs)
+
+
+def _encode(model: LoadedModel, item: Any, truncate: bool) -> Encoded:
+    if model.task == "qa":
+        if not (isinstance(item, tuple | list) and len(item) == 2):
+            raise InputError("A QA model explains (question, context) pairs.",
+                             "pass inputs=[(question, context), ...].")
+        return encode(model, item[1], question=item[0], truncate=truncate)
+    return encode(model, item, truncate=truncate)
+
+
+def _check_gold(n: int, labels: Sequence[int] | None, answers: Sequence | None) -> None:
+    for name, gold in (("labels", labels), ("answers", answers)):
+        if gold is not None and len(gold) != n:
+            raise InputError(f"{len(gold)} {name} for {n} inputs.", f"pass one of {name} each.")
+
+
+def length_groups(lengths: Sequence[int], size: int, slack: float = 0.15) -> list[list[int]]:
+    """Indices grouped by near-equal length (longest first): at most `size` per group, and
+    padding to the group's longest at most `slack` of it (or 2 tokens), so that passes are big
+    (which CPUs need to be efficient) without spending much on padding."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    groups: list[list[int]] = []
+    for i in order:
+        if groups and len(groups[-1]) < size and (
+                lengths[groups[-1][0]] - lengths[i] <= max(2, slack * lengths[groups[-1][0]])):
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _softmax(v: np.ndarray) -> np.ndarray:
+    e = np.exp(v - v.max())
+    return e / e.sum()
+
+
+def _context_offsets(e: Encoded) -> list[tuple[int, int] | None]:
+    return [o if s == 1 else None for o, s in zip(e.offsets, e.segments, strict=True)]
+
+
+def _qa_prediction(e: Encoded, pred: dict[str, np.ndarray]):
+    spans = best_spans(pred["start_logits"], pred["end_logits"], _context_offsets(e), e.texts[1],
+                       n_best=20)
+    if not spans:
+        raise InputError("The model found no answer span in the context.")
+    best = spans[0]
+    conf = float(_softmax(pred["start_logits"])[best.start_token]
+                 * _softmax(pred["end_logits"])[best.end_token])
+    return best, conf
+
+
+def _targets(model: LoadedModel, e: Encoded, pred: dict[str, np.ndarray],
+             target: str | int | None, score: Score | None, parts: str, is_loss: bool,
+             label: int | None, answer: tuple[int, int] | None) -> list[Target]:
+    if model.task == "classification":
+        probs = _softmax(pred["logits"])
+        if is_loss:
+            if label is None:
+                raise InputError("Loss attribution needs a gold label for every text.")
+            return classification_targets(int(label), probs, model.label_names, "loss")
+        return classification_targets(target, probs, model.label_names, score or "probability")
+    which = "gold" if is_loss or target == "gold" else "predicted"
+    if which == "gold":
+        if answer is None:
+            raise InputError("The gold span is needed here.",
+                             "pass answers=[(start_char, end_char), ...] in the context.")
+        start, end = char_span_to_tokens(_context_offsets(e), answer[0], answer[1])
+        if start == 0 and end == 0:
+            raise InputError(f"The gold span {answer} is not inside the (possibly truncated) "
+                             "context.", "check the character offsets.")
+    else:
+        if target not in (None, "predicted"):
+            raise InputError(f"Unknown QA target '{target}'.", "use predicted or gold.")
+        best, _ = _qa_prediction(e, pred)
+        start, end = best.start_token, best.end_token
+    return qa_targets(start, end, parts, "loss" if is_loss else (score or "logit"), which)
+
+
+def _explanation(model: LoadedModel, job: Job, raw: RawAttribution | None,
+                 pred: dict[str, np.ndarray], method: str, how: Aggregation) -> Explanation:
+    assert raw is not None
+    e = job.encoded
+    scores = tuple(float(v) for v in raw.scores)
+    words, spans, w_scores = word_scores(e, scores, how)
+    qa = model.task == "qa"
+    if qa:
+        best, conf = _qa_prediction(e, pred)
+        label = best.text
+    else:
+        probs = _softmax(pred["logits"])
+        k = int(probs.argmax())
+        label, conf = (model.label_names[k] if k < len(model.label_names) else str(k)), \
+            float(probs[k])
+    return Explanation(
+        text=e.texts[-1], question=e.texts[0] if qa else None, tokens=e.tokens,
+        offsets=e.offsets, segments=e.segments, scores=scores, words=words, word_spans=spans,
+        word_scores=w_scores, char_scores=char_scores(e, scores, len(e.texts) - 1),
+        question_char_scores=char_scores(e, scores, 0) if qa else None,
+        target=job.target.name, target_index=job.target.index, label=label, confidence=conf,
+        method=method, steps=raw.steps, completeness_error=raw.completeness_error,
+        output=raw.output, baseline_output=raw.baseline_output, aggregation=how,
+        truncated=e.truncated)
+
+
+def _assemble(model: LoadedModel, e: Encoded, parts: list[Explanation],
+              pred: dict[str, np.ndarray], method: str,
+              answer: tuple[int, int] | None) -> Result:
+    if model.task != "qa":
+        return parts[0] if len(parts) == 1 else MultiExplanation(tuple(parts))
+    best, conf = _qa_prediction(e, pred)
+    start = next((p for p in parts if p.target.startswith("start")), None)
+    end = next((p for p in parts if p.target.startswith("end")), None)
+    return QAExplanation(e.texts[0], e.texts[1], best.text, (best.start_char, best.end_char),
+                         None if answer is None else (int(answer[0]), int(answer[1])), conf,
+                         method, start, end)

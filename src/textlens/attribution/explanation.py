@@ -1,0 +1,149 @@
+"""Explanation values: frozen, JSON-able, renderable. They are what `explain` returns; nothing is
+kept on an explainer object."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from textlens.attribution.aggregate import l2_normalise
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Attribution of one target for one input.
+
+    `text` is what `char_scores` covers (the sentence, or the QA context); `question` is set for
+    QA. Token `offsets` index into `texts[segments[i]]` where `texts = (question, text)` for QA.
+    Scores are raw; `l2_scores` gives the normalised view."""
+
+    text: str
+    question: str | None
+    tokens: tuple[str, ...]
+    offsets: tuple[tuple[int, int], ...]
+    segments: tuple[int | None, ...]
+    scores: tuple[float, ...]
+    words: tuple[str, ...]
+    word_spans: tuple[tuple[int, int, int], ...]
+    word_scores: tuple[float, ...]
+    char_scores: tuple[float, ...]
+    question_char_scores: tuple[float, ...] | None
+    target: str
+    target_index: int
+    label: str
+    confidence: float
+    method: str
+    steps: int
+    completeness_error: float | None
+    output: float | None
+    baseline_output: float | None
+    aggregation: str = "sum"
+    truncated: bool = False
+
+    @property
+    def attribution_score(self) -> float:
+        """Sum of token scores (for IG, ~ F(x) - F(baseline))."""
+        return float(sum(self.scores))
+
+    @property
+    def l2_scores(self) -> tuple[float, ...]:
+        return l2_normalise(self.scores)
+
+    def top_words(self, k: int = 5) -> list[tuple[str, float]]:
+        """The k words with the highest scores (most supporting the target)."""
+        ranked = sorted(zip(self.words, self.word_scores, strict=True), key=lambda p: -p[1])
+        return ranked[:k]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text, "question": self.question, "label": self.label,
+            "confidence": self.confidence, "target": self.target,
+            "target_index": self.target_index, "method": self.method, "steps": self.steps,
+            "completeness_error": self.completeness_error, "output": self.output,
+            "baseline_output": self.baseline_output,
+            "attribution_score": self.attribution_score, "tokens": list(self.tokens),
+            "offsets": [list(o) for o in self.offsets], "segments": list(self.segments),
+            "scores": list(self.scores), "scores_l2": list(self.l2_scores),
+            "words": list(self.words), "word_spans": [list(s) for s in self.word_spans],
+            "word_scores": list(self.word_scores), "aggregation": self.aggregation,
+            "char_scores": list(self.char_scores),
+            "question_char_scores": (None if self.question_char_scores is None
+                                     else list(self.question_char_scores)),
+            "truncated": self.truncated,
+        }
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def to_html(self, fragment: bool = False) -> str:
+        """A self-contained page (or a fragment to embed): words coloured by score, escaped."""
+        from textlens.report.attribution_html import render
+
+        return render(self, fragment=fragment)
+
+
+@dataclass(frozen=True)
+class QAExplanation:
+    """Start and end attributions of one question over its context, with the spans they explain."""
+
+    question: str
+    context: str
+    answer: str
+    answer_span: tuple[int, int]
+    gold_span: tuple[int, int] | None
+    confidence: float
+    method: str
+    start: Explanation | None
+    end: Explanation | None
+
+    @property
+    def parts(self) -> tuple[Explanation, ...]:
+        return tuple(p for p in (self.start, self.end) if p is not None)
+
+    @property
+    def steps(self) -> int:
+        return sum(p.steps for p in self.parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        def part(p: Explanation | None) -> dict[str, Any] | None:
+            return None if p is None else {**p.to_dict(), "answer": self.answer}
+
+        return {"question": self.question, "context": self.context, "answer": self.answer,
+                "answer_start": self.answer_span[0], "answer_end": self.answer_span[1],
+                "gold_start": None if self.gold_span is None else self.gold_span[0],
+                "gold_end": None if self.gold_span is None else self.gold_span[1],
+                "confidence": self.confidence, "method": self.method,
+                "start": part(self.start), "end": part(self.end)}
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def to_html(self, fragment: bool = False) -> str:
+        from textlens.report.attribution_html import render_qa
+
+        return render_qa(self, fragment=fragment)
+
+
+@dataclass(frozen=True)
+class MultiExplanation:
+    """Several targets of one input (classification top-k): one row per class."""
+
+    parts: tuple[Explanation, ...]
+
+    @property
+    def text(self) -> str:
+        return self.parts[0].text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "label": self.parts[0].label,
+                "confidence": self.parts[0].confidence, "method": self.parts[0].method,
+                "rows": [p.to_dict() for p in self.parts]}
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def to_html(self, fragment: bool = False) -> str:
+        from textlens.report.attribution_html import render_many
+
+        return render_many(self.parts, fragment=fragment)

@@ -1,0 +1,139 @@
+"""Model passes for attribution: forward-only scores and input gradients on word embeddings.
+
+Rows are the same length (texts are bucketed by exact token count), so no padding is spent and
+every pass is one dense batch; passes are chunked to a token budget so memory stays bounded.
+Weights are frozen while attributing: only input gradients are needed, which skips the weight
+gradient half of every backward matmul.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textlens.attribution.targets import Target, score_rows
+from textlens.models.loading import LoadedModel
+
+if TYPE_CHECKING:
+    import torch
+
+
+@contextmanager
+def frozen(model: torch.nn.Module) -> Iterator[None]:
+    """Weights without gradients (restored afterwards), eval mode."""
+    was = [(p, p.requires_grad) for p in model.parameters()]
+    training = model.training
+    for p, _ in was:
+        p.requires_grad_(False)
+    model.eval()
+    try:
+        yield
+    finally:
+        for p, flag in was:
+            p.requires_grad_(flag)
+        model.train(training)
+
+
+@dataclass(frozen=True)
+class Runner:
+    """Passes over rows of input embeddings for one LoadedModel."""
+
+    loaded: LoadedModel
+    max_tokens_per_pass: int = 4096
+
+    @property
+    def pad_id(self) -> int:
+        tok = self.loaded.tokenizer
+        return int(tok.pad_token_id if tok.pad_token_id is not None else 0)
+
+    def embed(self, ids: Sequence[int]) -> torch.Tensor:
+        """Word embeddings (L, H) of one id sequence."""
+        import torch
+
+        table = self.loaded.model.get_input_embeddings()
+        with torch.no_grad():
+            return table(torch.tensor(ids, device=self.loaded.device)).detach()
+
+    def _chunks(self, n_rows: int, length: int) -> list[slice]:
+        step = max(1, self.max_tokens_per_pass // max(1, length))
+        return [slice(i, min(n_rows, i + step)) for i in range(0, n_rows, step)]
+
+    def outputs(self, embeds: torch.Tensor, token_types: torch.Tensor,
+                mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        if mask is None:
+            mask = token_types.new_ones(token_types.shape)
+        out = self.loaded.model(inputs_embeds=embeds, token_type_ids=token_types,
+                                attention_mask=mask)
+        if self.loaded.task == "qa":
+            return {"start_logits": out.start_logits, "end_logits": out.end_logits}
+        return {"logits": out.logits}
+
+    def scores(self, embeds: torch.Tensor, token_types: torch.Tensor,
+               targets: Sequence[Target], mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Target scores (R,) without gradients."""
+        import torch
+
+        parts = []
+        with torch.inference_mode():
+            for sl in self._chunks(len(targets), embeds.shape[1]):
+                out = self.outputs(embeds[sl], token_types[sl], _at(mask, sl))
+                parts.append(score_rows(out, targets[sl]))
+        return torch.cat(parts)
+
+    def raw(self, embeds: torch.Tensor, token_types: torch.Tensor,
+            mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """All head outputs (float, CPU) without gradients: predictions."""
+        import torch
+
+        parts: list[dict[str, torch.Tensor]] = []
+        with torch.inference_mode():
+            for sl in self._chunks(len(embeds), embeds.shape[1]):
+                parts.append(self.outputs(embeds[sl], token_types[sl], _at(mask, sl)))
+        return {k: torch.cat([p[k] for p in parts]).float().cpu() for k in parts[0]}
+
+    def gradients(self, embeds: torch.Tensor, token_types: torch.Tensor,
+                  targets: Sequence[Target], mask: torch.Tensor | None = None,
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Target scores (R,) and their gradients with respect to the embeddings (R, L, H).
+        Rows do not interact (eval mode), so the gradient of the sum is each row's gradient."""
+        import torch
+
+        scores, grads = [], []
+        with frozen(self.loaded.model), torch.enable_grad():
+            for sl in self._chunks(len(targets), embeds.shape[1]):
+                x = embeds[sl].detach().requires_grad_(True)
+                value = score_rows(self.outputs(x, token_types[sl], _at(mask, sl)), targets[sl])
+                (grad,) = torch.autograd.grad(value.sum(), x)
+                scores.append(value.detach())
+                grads.append(grad)
+        return torch.cat(scores), torch.cat(grads)
+
+    def embed_types(self, types: Sequence[int]) -> torch.Tensor:
+        import torch
+
+        return torch.tensor(types, device=self.loaded.device)
+
+
+def _at(mask: torch.Tensor | None, sl: slice) -> torch.Tensor | None:
+    return None if mask is None else mask[sl]
+
+
+def pad_rows(rows: Sequence[torch.Tensor], types: Sequence[torch.Tensor],
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Stack rows of (near-)equal length, right-padded with an attention mask (None if equal).
+    Masked positions cannot influence the others, so scores and gradients are unchanged."""
+    import torch
+
+    longest = max(len(r) for r in rows)
+    if all(len(r) == longest for r in rows):
+        return torch.stack(list(rows)), torch.stack(list(types)), None
+    embeds = rows[0].new_zeros((len(rows), longest, rows[0].shape[-1]))
+    tt = types[0].new_zeros((len(rows), longest))
+    mask = types[0].new_zeros((len(rows), longest))
+    for i, (r, t) in enumerate(zip(rows, types, strict=True)):
+        embeds[i, :len(r)] = r
+        tt[i, :len(t)] = t
+        mask[i, :len(r)] = 1
+    return embeds, tt, mask

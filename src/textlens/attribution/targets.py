@@ -1,0 +1,93 @@
+"""What an attribution explains: one scalar of the model output per row.
+
+A `Target` names a head (`logits` for classification, `start_logits`/`end_logits` for QA), an
+index (a class, or a token position) and how the head is read: its probability, its raw logit,
+or the cross-entropy loss against that index (what loss attribution explains). Resolving a
+user's request ("predicted", a class name, "top-2", "gold") into targets happens here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from textlens.errors import InputError
+
+if TYPE_CHECKING:
+    import torch
+
+Score = Literal["probability", "logit", "loss"]
+
+
+@dataclass(frozen=True)
+class Target:
+    head: str
+    index: int
+    score: Score
+    name: str  # human-readable: "probability of positive", "start logit at token 12"
+
+
+def score_rows(outputs: dict[str, torch.Tensor], targets: Sequence[Target]) -> torch.Tensor:
+    """The scalar each row explains: outputs[head][row] read at index as a probability, logit or
+    loss. Rows may mix heads of the same width (QA start and end)."""
+    import torch
+
+    rows = torch.stack([outputs[t.head][r] for r, t in enumerate(targets)]).float()
+    index = torch.tensor([t.index for t in targets], device=rows.device)[:, None]
+    logit = rows.gather(1, index)[:, 0]
+    log_p = torch.log_softmax(rows, dim=-1).gather(1, index)[:, 0]
+    kinds = [t.score for t in targets]
+    if all(k == "logit" for k in kinds):
+        return logit
+    if all(k == "probability" for k in kinds):
+        return log_p.exp()
+    if all(k == "loss" for k in kinds):
+        return -log_p
+    out = torch.where(torch.tensor([k == "probability" for k in kinds], device=rows.device),
+                      log_p.exp(), logit)
+    return torch.where(torch.tensor([k == "loss" for k in kinds], device=rows.device), -log_p, out)
+
+
+def classification_targets(request: str | int | None, probabilities: Sequence[float],
+                           label_names: Sequence[str], score: Score) -> list[Target]:
+    """`None`/"predicted": the predicted class; a name or index; "top-k": the k best classes."""
+    order = sorted(range(len(probabilities)), key=lambda i: -probabilities[i])
+    if request is None or request == "predicted":
+        picked = [order[0]]
+    elif isinstance(request, int) or (isinstance(request, str) and request.isdigit()):
+        picked = [int(request)]
+    elif isinstance(request, str) and request.startswith("top-"):
+        try:
+            k = int(request[4:])
+        except ValueError:
+            raise InputError(f"Bad target '{request}'.", "write top-K, e.g. top-2.") from None
+        picked = order[:max(1, k)]
+    elif request in label_names:
+        picked = [list(label_names).index(request)]
+    else:
+        names = ", ".join(label_names)
+        raise InputError(f"Unknown target '{request}'.",
+                         f"use predicted, top-K, a class index or one of: {names}.")
+    for i in picked:
+        if not 0 <= i < len(probabilities):
+            raise InputError(f"Class index {i} is out of range.",
+                             f"use 0..{len(probabilities) - 1}.")
+    what = {"probability": "probability", "logit": "logit", "loss": "loss"}[score]
+    return [Target("logits", i, score, f"{what} of {_name(label_names, i)}") for i in picked]
+
+
+def qa_targets(start: int, end: int, parts: str, score: Score, which: str) -> list[Target]:
+    """Start and/or end targets at token positions `start`/`end` (of the `which` span)."""
+    if parts not in ("both", "start", "end"):
+        raise InputError(f"Unknown QA part '{parts}'.", "use start, end or both.")
+    out = []
+    if parts in ("both", "start"):
+        out.append(Target("start_logits", start, score, f"start {score} ({which} span)"))
+    if parts in ("both", "end"):
+        out.append(Target("end_logits", end, score, f"end {score} ({which} span)"))
+    return out
+
+
+def _name(label_names: Sequence[str], i: int) -> str:
+    return label_names[i] if i < len(label_names) else f"class {i}"

@@ -1,0 +1,215 @@
+"""`textlens explain` (one text, a file of texts, or a REPL) and `textlens methods`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from textlens.cli.options import Device, TextCol
+from textlens.errors import InputError
+
+Model = Annotated[Path, typer.Option("--model", help="Fine-tuned model directory.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("explain")(explain_command)
+    app.command("methods")(methods_command)
+
+
+def methods_command() -> None:
+    """List the attribution methods, one line each."""
+    from rich.console import Console
+
+    from textlens.attribution.registry import list_methods
+
+    console = Console()
+    for name, line in list_methods().items():
+        console.print(f"[bold]{name:<17}[/]{line}", highlight=False)
+
+
+def explain_command(
+    text: Annotated[str | None, typer.Argument(help="Text to explain (classification).")] = None,
+    model: Model = Path("."),
+    method: Annotated[str, typer.Option(help="Attribution method (see `textlens methods`).")]
+    = "ig",
+    target: Annotated[str | None, typer.Option(
+        help="Classification: predicted, a class name/index, top-K. QA: predicted or gold.")]
+    = None,
+    score: Annotated[str | None, typer.Option(help="probability or logit.")] = None,
+    part: Annotated[str, typer.Option(help="QA: start, end or both.")] = "both",
+    question: Annotated[str | None, typer.Option(help="QA question.")] = None,
+    context: Annotated[str | None, typer.Option(help="QA context.")] = None,
+    label: Annotated[str | None, typer.Option(help="Gold label (for --method loss).")] = None,
+    gold_answer: Annotated[str | None, typer.Option(
+        help="Gold answer text in the context (QA --method loss or --target gold).")] = None,
+    steps: Annotated[int | None, typer.Option(help="IG: fixed steps (default adaptive).")]
+    = None,
+    tolerance: Annotated[float | None, typer.Option(help="IG: completeness tolerance.")] = None,
+    aggregate: Annotated[str, typer.Option(help="Token->word: sum, mean or max-abs.")] = "sum",
+    truncate: Annotated[bool, typer.Option(help="Cut over-long input (announced).")] = False,
+    html: Annotated[Path | None, typer.Option(help="Write an HTML page.")] = None,
+    png: Annotated[Path | None, typer.Option(help="Write a bar chart PNG.")] = None,
+    json_out: Annotated[str | None, typer.Option("--json", help="Write JSON (- = stdout).")]
+    = None,
+    input_file: Annotated[Path | None, typer.Option("--input", help="Table of texts.")] = None,
+    text_col: TextCol = None,
+    out: Annotated[Path | None, typer.Option(help="JSONL output for --input (resumable).")]
+    = None,
+    interactive: Annotated[bool, typer.Option(help="Explain what you type; quit exits.")]
+    = False,
+    device: Device = "auto",
+) -> None:
+    """Explain a prediction: which words drove it (with completeness evidence for IG)."""
+    from textlens.models.loading import load_model
+
+    loaded = load_model(model, device=device)
+    options: dict[str, Any] = {"method": method, "score": score, "aggregation": aggregate,
+                               "truncate": truncate, "steps": steps, "tolerance": tolerance}
+    if loaded.task == "classification" and target is not None:
+        options["target"] = int(target) if target.isdigit() else target
+    elif target is not None:
+        options["target"] = target
+    if loaded.task == "qa":
+        options["parts"] = part
+    if input_file is not None:
+        _batch(loaded, input_file, text_col, out, options)
+    elif interactive:
+        _repl(loaded, options)
+    else:
+        result = _single(loaded, text, question, context, label, gold_answer, options)
+        _emit(result, html, png, json_out)
+
+
+def _gold(loaded, label: str | None, context: str | None, gold_answer: str | None,
+          options: dict[str, Any]) -> dict[str, Any]:
+    if loaded.task == "classification" and label is not None:
+        index = int(label) if label.isdigit() else list(loaded.label_names).index(label) \
+            if label in loaded.label_names else None
+        if index is None:
+            raise InputError(f"Unknown label '{label}'.",
+                             f"use an index or one of {', '.join(loaded.label_names)}.")
+        return {"labels": [index]}
+    if loaded.task == "qa" and gold_answer is not None and context is not None:
+        start = context.find(gold_answer)
+        if start < 0:
+            raise InputError("The gold answer does not occur in the context.",
+                             "pass --gold-answer with text copied from the context.")
+        return {"answers": [(start, start + len(gold_answer))]}
+    return {}
+
+
+def _single(loaded, text, question, context, label, gold_answer, options):
+    from textlens.attribution.api import explain
+
+    extra = _gold(loaded, label, context, gold_answer, options)
+    if loaded.task == "qa":
+        if question is None or context is None:
+            raise InputError("A QA model needs --question and --context.")
+        return explain([(question, context)], model=loaded, progress=False, **options,
+                       **extra)[0]
+    if text is None:
+        raise InputError("No text to explain.",
+                         'pass it as an argument: textlens explain "TEXT" --model DIR, or use '
+                         "--input FILE / --interactive.")
+    return explain([text], model=loaded, progress=False, **options, **extra)[0]
+
+
+def _emit(result, html: Path | None, png: Path | None, json_out: str | None) -> None:
+    from rich.console import Console
+
+    from textlens.attribution.explanation import Explanation, MultiExplanation, QAExplanation
+    from textlens.report.terminal import render
+    from textlens.store.files import atomic_write_text
+
+    if json_out == "-":
+        typer.echo(result.to_json(indent=2))
+    else:
+        console = Console()
+        for line in render(result):
+            console.print(line)
+    if json_out not in (None, "-"):
+        atomic_write_text(json_out, result.to_json(indent=2) + "\n")
+    if html is not None:
+        atomic_write_text(html, result.to_html())
+    if png is not None:
+        from textlens.report.plots import bar_chart
+
+        first: Explanation | None
+        if isinstance(result, QAExplanation):
+            first = result.start or result.end
+        elif isinstance(result, MultiExplanation):
+            first = result.parts[0]
+        else:
+            first = result
+        if first is not None:
+            bar_chart(first, png)
+
+
+def _repl(loaded, options: dict[str, Any]) -> None:
+    from rich.console import Console
+
+    from textlens.attribution.api import explain
+    from textlens.errors import TextlensError
+    from textlens.report.terminal import render
+
+    console = Console()
+    console.print("Type a text to explain ('quit' exits).")
+    while True:
+        try:
+            line = input("> ").strip()
+        except EOFError:
+            break
+        if line in ("quit", "exit"):
+            break
+        if not line:
+            continue
+        try:
+            if loaded.task == "qa":
+                question, _, context = line.partition("|")
+                item: Any = (question.strip(), context.strip())
+            else:
+                item = line
+            for out in render(explain([item], model=loaded, progress=False, **options)[0]):
+                console.print(out)
+        except TextlensError as exc:
+            console.print(f"[red]{exc.problem}[/] {exc.fix or ''}", highlight=False)
+
+
+def _batch(loaded, input_file: Path, text_col: str | None, out: Path | None,
+           options: dict[str, Any], chunk: int = 32) -> None:
+    from textlens.attribution.api import explain
+    from textlens.data import load_dataset
+    from textlens.progress import track
+    from textlens.store.files import atomic_write_text
+
+    if out is None:
+        raise InputError("--input needs --out OUT.jsonl.")
+    if loaded.task == "qa":
+        raise InputError("--input explains classification texts.",
+                         "explain QA pairs one at a time or through the Python API.")
+    data = load_dataset(str(input_file), text_col=text_col)
+    done: set[str] = set()
+    if out.exists():
+        good = []
+        for line in out.read_text(encoding="utf-8").splitlines():
+            try:
+                done.add(str(json.loads(line)["id"]))
+                good.append(line)
+            except (json.JSONDecodeError, KeyError):
+                continue  # a line cut short by an interrupted run: redone below
+        atomic_write_text(out, "".join(g + "\n" for g in good))
+    todo = [ex for ex in data if str(ex.id) not in done]
+    typer.echo(f"{len(done)} already explained, {len(todo)} to go.", err=True)
+    batches = [todo[i:i + chunk] for i in range(0, len(todo), chunk)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("a", encoding="utf-8") as handle:
+        for batch in track(batches, "Explaining", total=len(batches)):
+            results = explain([ex.text for ex in batch], model=loaded, progress=False,
+                              **options)
+            for ex, res in zip(batch, results, strict=True):
+                handle.write(json.dumps({"id": ex.id, **res.to_dict()}, ensure_ascii=False)
+                             + "\n")
+            handle.flush()

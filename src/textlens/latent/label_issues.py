@@ -1,0 +1,176 @@
+"""Likely label errors. Classification: confident learning; QA: a confident span far from gold.
+
+Classification works on out-of-sample probabilities (the model must not have trained on the
+row). Each sample gets its self-confidence p[y] and margin p[y] - max_{j!=y} p[j]; the score is
+(1 - margin) / 2 in [0, 1], ranked highest first. A sample is *flagged* as in confident learning
+(Northcutt et al., 2021) when some other class j reaches that class's threshold t_j (the mean
+p[j] over samples labelled j). When cleanlab is installed its `find_label_issues` runs on the
+same probabilities and its ranking is kept beside ours.
+
+QA: the model confidently answers with a span that overlaps no gold answer, and the gold sits
+in a sentence that shares few of the question's content words while the predicted sentence
+shares many (the seeds' Tesla and Zond 5 cases). Score = p(top span) x max(0, rel(predicted
+sentence) - rel(gold sentence)), rel = fraction of question content words in the sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LabelIssue:
+    id: str
+    score: float  # higher = more likely a label error
+    rank: int  # 1 = most suspicious
+    reason: str
+    flagged: bool
+
+
+def crossval_probabilities(embeddings: np.ndarray, labels: Sequence[int], folds: int = 5,
+                           seed: int = 0) -> np.ndarray:
+    """Out-of-sample class probabilities from a k-fold logistic head on the embeddings."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from textlens.latent.projection import normalise
+
+    y = np.asarray(labels)
+    smallest = int(np.bincount(y).min()) if len(y) else 0
+    folds = max(2, min(folds, smallest))
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    head = LogisticRegression(max_iter=1000, C=1.0)
+    return cross_val_predict(head, normalise(embeddings), y, cv=cv, method="predict_proba")
+
+
+def classification_issues(ids: Sequence[str], labels: Sequence[int], probabilities: np.ndarray,
+                          label_names: Sequence[str]) -> list[LabelIssue]:
+    """Every sample, ranked by (1 - margin) / 2; `flagged` marks confident-learning issues."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.int64)
+    rows = np.arange(len(y))
+    given = p[rows, y]
+    others = p.copy()
+    others[rows, y] = -np.inf
+    rival = others.argmax(axis=1)
+    margin = given - others[rows, rival]
+    thresholds = np.array([p[y == j, j].mean() if (y == j).any() else 1.0
+                           for j in range(p.shape[1])])
+    above = (others >= thresholds[None, :])
+    flagged = above.any(axis=1)
+    score = (1.0 - margin) / 2.0
+    order = np.argsort(-score, kind="stable")
+    issues = []
+    for rank, i in enumerate(order, start=1):
+        reason = (f"labelled {label_names[y[i]]} (p={given[i]:.2f}); "
+                  f"model says {label_names[rival[i]]} (p={p[i, rival[i]]:.2f})")
+        issues.append(LabelIssue(str(ids[i]), float(score[i]), rank, reason, bool(flagged[i])))
+    return issues
+
+
+def cleanlab_ranking(labels: Sequence[int], probabilities: np.ndarray) -> np.ndarray | None:
+    """Positions cleanlab flags, most suspicious first; None when cleanlab is not installed."""
+    try:
+        from cleanlab.filter import find_label_issues
+    except ImportError:
+        return None
+    return np.asarray(find_label_issues(np.asarray(labels), np.asarray(probabilities),
+                                        return_indices_ranked_by="self_confidence"))
+
+
+def agreement(ours: Sequence[LabelIssue], cleanlab_positions: np.ndarray, ids: Sequence[str],
+              top: int = 20) -> dict[str, float]:
+    """Overlap of the two methods: Jaccard of flagged sets; share of our top `top` that cleanlab
+    flags too."""
+    theirs = {str(ids[i]) for i in cleanlab_positions}
+    flagged = {issue.id for issue in ours if issue.flagged}
+    top_ids = [issue.id for issue in sorted(ours, key=lambda x: x.rank)[:top]]
+    union = flagged | theirs
+    return {"ours_flagged": len(flagged), "cleanlab_flagged": len(theirs),
+            "jaccard": len(flagged & theirs) / len(union) if union else 1.0,
+            f"top{top}_in_cleanlab": sum(i in theirs for i in top_ids) / max(1, len(top_ids))}
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])[\"'”’)]*\s+")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _stopwords() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-case words minus stop words, with a plural -s dropped (a crude, cheap stem)."""
+    stop = _stopwords()
+    words = set()
+    for w in _WORD.findall(text.lower()):
+        if w in stop or len(w) < 2:
+            continue
+        words.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
+    return words
+
+
+def sentence_spans(context: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for match in _SENTENCE.finditer(context):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(context)))
+    return [s for s in spans if s[1] > s[0]]
+
+
+def sentence_at(context: str, char: int) -> str:
+    for a, b in sentence_spans(context):
+        if a <= char < b:
+            return context[a:b]
+    return context
+
+
+def relatedness(question: str, sentence: str) -> float:
+    """Fraction of the question's content words that occur in the sentence."""
+    q = content_words(question)
+    return len(q & content_words(sentence)) / len(q) if q else 0.0
+
+
+@dataclass(frozen=True)
+class QAIssueScore:
+    score: float
+    predicted_relatedness: float
+    gold_relatedness: float
+    reason: str
+
+
+def qa_issue_score(question: str, context: str, golds: Sequence[tuple[int, int]],
+                   pred_start: int, pred_end: int, confidence: float) -> QAIssueScore:
+    """Score one QA sample (see the module docstring); 0 when the span overlaps a gold answer."""
+    if any(pred_start < end and start < pred_end for start, end in golds) or not golds:
+        return QAIssueScore(0.0, 0.0, 0.0, "")
+    pred_rel = relatedness(question, sentence_at(context, pred_start))
+    gold_rel = max(relatedness(question, sentence_at(context, s)) for s, _ in golds)
+    score = float(confidence) * max(0.0, pred_rel - gold_rel)
+    reason = (f"confident (p={confidence:.2f}) in a span whose sentence shares {pred_rel:.0%} "
+              f"of the question's content words; the gold answer's sentence shares {gold_rel:.0%}")
+    return QAIssueScore(score, pred_rel, gold_rel, reason)
+
+
+def span_confidence(nbest_scores: Sequence[float]) -> float:
+    """Softmax probability of the best span among the n best (start+end logits)."""
+    if not nbest_scores:
+        return 0.0
+    s = np.asarray(nbest_scores, dtype=np.float64)
+    s = np.exp(s - s.max())
+    return float(s[0] / s.sum())
+
+
+def qa_issues(ids: Sequence[str], scores: Sequence[QAIssueScore]) -> list[LabelIssue]:
+    """Samples with a positive score, ranked (1 = most suspicious)."""
+    ranked = sorted((i for i in range(len(ids)) if scores[i].score > 0),
+                    key=lambda i: -scores[i].score)
+    return [LabelIssue(str(ids[i]), scores[i].score, r, scores[i].reason, True)
+            for r, i in enumerate(ranked, start=1)]

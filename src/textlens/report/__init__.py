@@ -1,0 +1,1 @@
+"""Reports: HTML pages, plots and terminal renderings of textlens results."""

@@ -1,0 +1,60 @@
+"""Rich rendering of explanations: the text with words on green/red backgrounds, and a summary
+line (label, target, method, steps, completeness error). Text goes through rich's Text, never
+markup, so brackets in user text are printed as typed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from textlens.attribution.explanation import Explanation, MultiExplanation, QAExplanation
+
+
+def _heat(text: str, spans: Sequence[tuple[int, int]], scores: Sequence[float],
+          underline: tuple[int, int] | None = None) -> Text:
+    from rich.text import Text
+
+    out = Text(text)
+    scale = max((abs(s) for s in scores), default=0.0) or 1.0
+    for (a, b), s in zip(spans, scores, strict=True):
+        level = int(min(1.0, abs(s) / scale) * 4)
+        if level == 0:
+            continue
+        shade = ["", "grey23", "dark_green", "green4", "green3"][level] if s > 0 else \
+            ["", "grey23", "dark_red", "red3", "red1"][level]
+        out.stylize(f"on {shade}", a, b)
+    if underline is not None:
+        out.stylize("underline bold", *underline)
+    return out
+
+
+def _summary(exp: Explanation) -> str:
+    err = "n/a" if exp.completeness_error is None else f"{exp.completeness_error:.2%}"
+    return (f"label {exp.label} ({exp.confidence:.2f}) | target {exp.target} | "
+            f"{exp.method}, {exp.steps} steps | completeness error {err}")
+
+
+def render(result: Explanation | QAExplanation | MultiExplanation) -> list[Text]:
+    """Lines to print with a rich Console."""
+    from rich.text import Text
+
+    from textlens.attribution.explanation import MultiExplanation, QAExplanation
+
+    if isinstance(result, MultiExplanation):
+        return [line for part in result.parts for line in render(part)]
+    if isinstance(result, QAExplanation):
+        lines = [Text(f"Q: {result.question}"),
+                 Text(f"A: {result.answer} ({result.confidence:.2f})", style="bold")]
+        for part in result.parts:
+            spans = [(a, b) for s, a, b in part.word_spans if s == 1]
+            scores = [v for (s, _, _), v in zip(part.word_spans, part.word_scores, strict=True)
+                      if s == 1]
+            lines += [Text(_summary(part), style="dim"),
+                      _heat(part.text, spans, scores, result.answer_span)]
+        return lines
+    spans = [(a, b) for _, a, b in result.word_spans]
+    return [Text(_summary(result), style="dim"),
+            _heat(result.text, spans, list(result.word_scores))]

@@ -1,0 +1,59 @@
+"""The latent analysis on the real MiniLM models and real data, a few dozen samples each.
+
+Uses the fine-tuned models from `textlens train` when they exist in the cache, else a fresh
+task head on the real MiniLM encoder (the analysis mechanics are the same)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from textlens.config import models_cache_dir
+from textlens.data import load_dataset
+from textlens.latent.pipeline import AnalysisOptions, analyze
+from textlens.store.run_db import query
+
+pytestmark = pytest.mark.integration
+
+
+def real_model(task: str, name: str):
+    from textlens.config import seed_everything
+    from textlens.models.loading import load_model, new_model
+
+    path = models_cache_dir() / name
+    if (path / "config.json").exists():
+        return load_model(path, device="cpu")
+    seed_everything(0)
+    labels = ("negative", "positive") if task == "classification" else ()
+    return new_model(task, label_names=labels, device="cpu")  # type: ignore[arg-type]
+
+
+def test_sst2_validation_run(tmp_path, data_dir) -> None:
+    data = load_dataset("sst2", "validation", data_dir=data_dir).sample(80, seed=0)
+    result = analyze(real_model("classification", "sentiment-minilm"), data, tmp_path,
+                     AnalysisOptions(report_issues=2))
+    assert result.embeddings.shape == (80, 384)
+    assert np.isfinite(result.samples[["x", "y"]].to_numpy()).all()
+    issues = query(tmp_path, "SELECT * FROM label_issues ORDER BY rank")
+    assert len(issues) == 80 and issues["score"].is_monotonic_decreasing
+    assert result.info["issue_probabilities"] == "auto" and result.info["train_rows_crossval"] == 0
+    assert "cleanlab_agreement" in result.info
+    assert (tmp_path / "report.html").stat().st_size > 1_000_000  # plotly.js is inline
+
+
+def test_squad_run_with_titles(tmp_path, data_dir) -> None:
+    data = load_dataset("squad", "all", data_dir=data_dir).sample(60, seed=0)
+    result = analyze(real_model("qa", "squad-minilm"), data, tmp_path,
+                     AnalysisOptions(report=False, clustering="kmeans",
+                                                     projection="pca"))
+    frame = query(tmp_path, "SELECT title, split, question_type, answer_type, f1 FROM samples")
+    assert set(frame["split"]) == {"train", "validation"} and frame["title"].nunique() > 10
+    assert "mixing" in result.info["shift"]
+    purity = query(tmp_path, "SELECT * FROM title_purity")
+    assert {"group", "size", "purity", "split"} <= set(purity.columns)
+    clusters = query(tmp_path, "SELECT question_types, answer_types FROM clusters")
+    assert all("%" in q for q in clusters["question_types"])
+    info = query(tmp_path, "SELECT value FROM run_info WHERE key = 'n'")
+    assert json.loads(info["value"][0]) == 60

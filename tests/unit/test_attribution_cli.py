@@ -1,0 +1,96 @@
+"""The explain, methods and faithfulness commands, end to end on a saved tiny model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from textlens.cli.main import app
+
+
+@pytest.fixture
+def clf_dir(tiny_classifier, tmp_path):
+    from textlens.models.loading import save_model
+
+    return save_model(tiny_classifier, tmp_path / "clf")
+
+
+@pytest.fixture
+def qa_dir(tiny_qa, tmp_path):
+    from textlens.models.loading import save_model
+
+    return save_model(tiny_qa, tmp_path / "qa")
+
+
+def test_methods_lists_all() -> None:
+    result = CliRunner().invoke(app, ["methods"])
+    assert result.exit_code == 0
+    for name in ("ig", "gradient-x-input", "saliency", "occlusion", "loss"):
+        assert name in result.output
+
+
+def test_explain_json_stdout_and_files(clf_dir, tmp_path) -> None:
+    html, png = tmp_path / "e.html", tmp_path / "e.png"
+    result = CliRunner().invoke(app, ["explain", "a <i>fine</i> film", "--model", str(clf_dir),
+                                      "--json", "-", "--html", str(html), "--png", str(png),
+                                      "--steps", "8"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    for key in ("tokens", "scores", "words", "word_scores", "label", "confidence", "method",
+                "steps", "completeness_error"):
+        assert key in data
+    assert data["steps"] == 8
+    assert "<i>" not in html.read_text() and "&lt;" in html.read_text()
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_explain_qa_json(qa_dir) -> None:
+    result = CliRunner().invoke(app, ["explain", "--model", str(qa_dir), "--question", "who?",
+                                      "--context", "Bob went home.", "--json", "-",
+                                      "--method", "gxi"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    for part in ("start", "end"):
+        assert {"tokens", "scores", "words", "word_scores", "answer"} <= set(data[part])
+
+
+def test_batch_is_resumable(clf_dir, tmp_path) -> None:
+    table = tmp_path / "texts.csv"
+    table.write_text("id,review\n1,good\n2,bad movie\n3,fine\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    args = ["explain", "--input", str(table), "--text-col", "review", "--model", str(clf_dir),
+            "--out", str(out), "--method", "gxi"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert len(out.read_text().splitlines()) == 3
+    with out.open("a") as handle:
+        handle.write('{"id": "broken')  # an interrupted write
+    second = CliRunner().invoke(app, args)
+    assert second.exit_code == 0
+    assert "3 already explained, 0 to go" in second.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 3 and {r["text"] for r in rows} == {"good", "bad movie", "fine"}
+
+
+def test_interactive_repl(clf_dir) -> None:
+    result = CliRunner().invoke(app, ["explain", "--interactive", "--model", str(clf_dir),
+                                      "--method", "gxi"], input="a good film\n\nquit\n")
+    assert result.exit_code == 0, result.output
+    assert "good" in result.output and "gradient-x-input" in result.output
+
+
+def test_faithfulness_command(clf_dir, tmp_path) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text("text,label\n" + "".join(f"film number {i} was good,1\n" for i in range(4)),
+                     encoding="utf-8")
+    out = tmp_path / "f.json"
+    result = CliRunner().invoke(app, ["faithfulness", "--model", str(clf_dir), "--data",
+                                      str(table), "--n", "4", "--methods",
+                                      "gradient-x-input,occlusion", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    names = [row["method"] for row in data["methods"]]
+    assert names == ["gradient-x-input", "occlusion", "random"]
+    assert all("aopc_comprehensiveness" in row for row in data["methods"])

@@ -1,0 +1,212 @@
+"""The analysis run end to end on tiny random BERTs and a few dozen real samples."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from textlens.data import load_dataset
+from textlens.data.types import Dataset, TextExample
+from textlens.latent.pipeline import AnalysisOptions, analyze
+from textlens.store.run_db import DB_NAME, query
+
+SCRIPT = "<script>alert(1)</script>"
+FAST = AnalysisOptions(projection="pca", chunk_size=32, report=False)
+
+
+def tiny_model(task: str):
+    """Same recipe as conftest's tiny models; module-scoped here, and importable by a child."""
+    import torch
+    from transformers import BertConfig, BertForQuestionAnswering, BertForSequenceClassification
+
+    from textlens.models.loading import LoadedModel, encoder_path, load_tokenizer
+
+    torch.manual_seed(0)
+    tok = load_tokenizer(encoder_path())
+    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, num_labels=2,
+                        id2label={0: "negative", 1: "positive"},
+                        label2id={"negative": 0, "positive": 1})
+    model = (BertForQuestionAnswering if task == "qa" else BertForSequenceClassification)(config)
+    model.eval()
+    labels = () if task == "qa" else ("negative", "positive")
+    return LoadedModel(model, tok, task, labels, torch.device("cpu"), "tiny-random-bert")
+
+
+def sst2_mix(data_dir: Path, n: int = 48, marked: bool = False) -> Dataset:
+    """n/2 train and n/2 validation SST-2 sentences (optionally ending in a <script> tag)."""
+    train = load_dataset("sst2", "train", data_dir=data_dir).head(n // 2)
+    val = load_dataset("sst2", "validation", data_dir=data_dir).head(n // 2)
+    examples = tuple(
+        TextExample(e.id if part.split == "validation" else f"t{e.id}",
+                    e.text + (f" {SCRIPT}" if marked else ""), e.label, {"split": part.split})
+        for part in (train, val) for e in part)
+    return Dataset("sst2", "all", examples, val.source, val.label_names)
+
+
+@pytest.fixture(scope="module")
+def clf_run(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("clf")
+    options = AnalysisOptions(projection="pca", chunk_size=32, report_issues=3)
+    return analyze(tiny_model("classification"), sst2_mix(data_dir, marked=True), out, options)
+
+
+@pytest.fixture(scope="module")
+def qa_run(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("qa")
+    data = load_dataset("squad", "all", data_dir=data_dir).sample(40, seed=1)
+    return analyze(tiny_model("qa"), data, out, FAST)
+
+
+def columns(run: Path, table: str) -> set[str]:
+    return set(query(run, f"SELECT column_name FROM (DESCRIBE {table})")["column_name"])
+
+
+def test_classification_run_has_documented_tables(clf_run) -> None:
+    run = clf_run.run_dir
+    tables = set(query(run, "SHOW TABLES")["name"])
+    assert {"samples", "clusters", "label_issues", "slices", "run_info"} <= tables
+    assert {"id", "split", "text", "label", "prediction", "confidence", "loss", "correct", "x",
+            "y", "cluster"} <= columns(run, "samples")
+    assert {"id", "size", "mean_loss", "accuracy", "top_terms"} <= columns(run, "clusters")
+    assert {"id", "score", "rank", "reason"} <= columns(run, "label_issues")
+    n = int(query(run, "SELECT count(*) AS n FROM samples")["n"][0])
+    assert n == 48 and np.load(run / "embeddings.npy").shape == (48, 32)
+    splits = query(run, "SELECT split, count(*) AS n FROM samples GROUP BY split ORDER BY split")
+    assert splits["n"].tolist() == [24, 24]
+    assert int(query(run, "SELECT sum(size) AS s FROM clusters")["s"][0]) == 48
+    assert "shift" in clf_run.info and clf_run.info["train_rows_crossval"] == 24
+
+
+def test_report_escapes_dataset_text(clf_run) -> None:
+    page = (clf_run.run_dir / "report.html").read_text(encoding="utf-8")
+    assert SCRIPT not in page and "alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert re.search(r"<script[^>]*\bsrc=", page) is None and "Plotly" in page
+    assert list((clf_run.run_dir / "maps").glob("map_*.png"))
+
+
+def test_rerun_reuses_cached_steps(clf_run, data_dir) -> None:
+    options = AnalysisOptions(projection="pca", chunk_size=32, report=False)
+    again = analyze(tiny_model("classification"), sst2_mix(data_dir, marked=True),
+                    clf_run.run_dir, options)
+    assert again.info["cache_misses"] == []
+    assert {"predictions", "embeddings", "map"} <= set(again.info["cache_hits"])
+    assert np.allclose(again.samples["x"], clf_run.samples["x"])
+
+
+def test_qa_run_has_qa_columns(qa_run) -> None:
+    run = qa_run.run_dir
+    assert {"question", "context", "title", "label", "prediction", "loss", "correct", "f1",
+            "question_length", "context_length", "answer_length", "answer_position",
+            "question_type", "answer_type", "x", "y", "cluster"} <= columns(run, "samples")
+    assert {"question_types", "answer_types", "f1"} <= columns(run, "clusters")
+    labels = query(run, "SELECT label, answers FROM samples")
+    assert all(json.loads(a)[0] == lab for lab, a in zip(labels["label"], labels["answers"],
+                                                         strict=True))
+
+
+def test_query_and_similar_commands(qa_run) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from textlens.cli import analyze as cli
+
+    app = typer.Typer()
+    cli.register(app)
+    run = str(qa_run.run_dir)
+    result = CliRunner().invoke(app, ["query", run, "SELECT id, loss FROM samples ORDER BY loss "
+                                      "DESC LIMIT 3", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert len(rows) == 3 and rows[0]["loss"] >= rows[-1]["loss"]
+    first = qa_run.samples["id"].iloc[0]
+    result = CliRunner().invoke(app, ["similar", run, first, "-k", "4", "--json"])
+    assert result.exit_code == 0, result.output
+    near = json.loads(result.output)
+    vectors = qa_run.embeddings / np.linalg.norm(qa_run.embeddings, axis=1, keepdims=True)
+    sims = vectors @ vectors[0]
+    sims[0] = -1
+    assert [r["id"] for r in near][0] == qa_run.samples["id"].iloc[int(sims.argmax())]
+    assert len(near) == 4 and first not in [r["id"] for r in near]
+    table = CliRunner().invoke(app, ["query", run, "SELECT count(*) AS n FROM clusters"])
+    assert table.exit_code == 0 and "n" in table.output
+
+
+CHILD = """
+import os, signal, sys
+sys.path.insert(0, {tests!r})
+from test_latent_pipeline import FAST, sst2_mix, tiny_model
+from textlens.latent import tables
+from textlens.latent.pipeline import analyze
+calls = 0
+original = tables.predict_chunk
+def dying(*args, **kwargs):
+    global calls
+    calls += 1
+    if calls == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return original(*args, **kwargs)
+tables.predict_chunk = dying
+from pathlib import Path
+analyze(tiny_model("classification"), sst2_mix(Path({data!r}), n=96), {out!r}, FAST)
+"""
+
+
+def test_killed_run_leaves_no_database_and_resumes(tmp_path, data_dir) -> None:
+    out = tmp_path / "run"
+    code = CHILD.format(tests=str(Path(__file__).parent), data=str(data_dir), out=str(out))
+    env = {**os.environ, "TEXTLENS_PROGRESS": "0"}
+    child = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=300)
+    assert child.returncode == -9, child.stderr.decode()[-2000:]
+    assert not (out / DB_NAME).exists()
+    assert len(list((out / ".cache").glob("predictions-*.parquet"))) == 2
+    result = analyze(tiny_model("classification"), sst2_mix(data_dir, n=96), out, FAST)
+    assert result.info["cache_hits"].count("predictions") == 2
+    assert result.info["cache_misses"].count("predictions") == 1
+    assert int(query(out, "SELECT count(*) AS n FROM samples")["n"][0]) == 96
+
+
+def test_qa_issue_score_finds_gold_moved_to_unrelated_sentence(data_dir) -> None:
+    """A model answering right; six golds moved to the least related sentence must rank first."""
+    from textlens.latent.label_issues import qa_issue_score, qa_issues, relatedness, sentence_spans
+
+    data = [e for e in load_dataset("squad", "validation", data_dir=data_dir).sample(400, seed=2)
+            if len(sentence_spans(e.context)) >= 4][:30]
+    moved_ids, scores = set(), []
+    for i, ex in enumerate(data):
+        a = ex.answers[0]
+        gold = [(a.start, a.end)]
+        if i % 5 == 0:
+            spans = sentence_spans(ex.context)
+            far = min(spans, key=lambda s: relatedness(ex.question, ex.context[s[0]:s[1]]))
+            if not far[0] <= a.start < far[1]:
+                gold = [(far[0], far[0] + 5)]
+                moved_ids.add(ex.id)
+        scores.append(qa_issue_score(ex.question, ex.context, gold, a.start, a.end, 0.9))
+    issues = qa_issues([e.id for e in data], scores)
+    assert len(moved_ids) >= 5
+    top = {issue.id for issue in issues[:len(moved_ids)]}
+    assert len(top & moved_ids) >= len(moved_ids) - 1
+    assert all(issue.id in moved_ids for issue in issues)
+
+
+def test_changed_label_recomputes_only_its_prediction_chunk(clf_run, data_dir) -> None:
+    data = sst2_mix(data_dir, marked=True)
+    first = data.examples[0]
+    changed = TextExample(first.id, first.text, 1 - first.label, first.metadata)
+    data = Dataset(data.name, data.split, (changed, *data.examples[1:]), data.source,
+                   data.label_names)
+    options = AnalysisOptions(projection="pca", chunk_size=32, report=False)
+    again = analyze(tiny_model("classification"), data, clf_run.run_dir, options)
+    assert again.info["cache_misses"] == ["predictions"]
+    assert again.info["cache_hits"].count("embeddings") == 2
+    old = clf_run.samples.set_index("id").loc[first.id, "loss"]
+    assert again.samples.set_index("id").loc[first.id, "loss"] != pytest.approx(old)
