@@ -55,3 +55,9 @@ def data_dir() -> Path:
     if not (path / "sst2").exists():
         pytest.skip(f"real data not found at {path}")
     return path
+
+
+@pytest.fixture
+def make_tiny():
+    """Factory for tiny random models with a chosen seed: `make_tiny("classification", seed=1)`."""
+    return _tiny

@@ -34,15 +34,13 @@ def test_loop_reduces_the_loss(tiny_classifier):
     assert after < before * 0.5
 
 
-def test_interrupted_run_resumes_to_identical_weights(tmp_path):
-    from tests.conftest import _tiny
-
+def test_interrupted_run_resumes_to_identical_weights(tmp_path, make_tiny):
     config = TrainConfig(6, 8, 1e-3, 16, checkpoint_every=2)
-    reference = _tiny("classification", seed=1)
+    reference = make_tiny("classification", seed=1)
     batch_at = _toy_batches(reference.tokenizer)
     train_loop(reference.model, batch_at, config, None)
 
-    interrupted = _tiny("classification", seed=1)
+    interrupted = make_tiny("classification", seed=1)
 
     def failing(step: int):
         if step == 5:
@@ -54,7 +52,7 @@ def test_interrupted_run_resumes_to_identical_weights(tmp_path):
         train_loop(interrupted.model, failing, config, checkpoint)
     assert (checkpoint / "state.json").exists()
 
-    resumed = _tiny("classification", seed=2)  # different init: the checkpoint must win
+    resumed = make_tiny("classification", seed=2)  # different init: the checkpoint must win
     stats = train_loop(resumed.model, batch_at, config, checkpoint)
     assert stats.resumed_from == 4
     expected, got = _weights(reference.model), _weights(resumed.model)
