@@ -61,7 +61,7 @@ def main() -> None:
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    existing[args.task] = result
+    existing[f"{args.task}_{record['max_steps']}_steps"] = result
     RESULTS.write_text(json.dumps(existing, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 

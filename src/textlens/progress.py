@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 T = TypeVar("T")
 
@@ -13,11 +16,8 @@ def progress_enabled() -> bool:
     return os.environ.get("TEXTLENS_PROGRESS", "1") != "0"
 
 
-def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
-    """Iterate with a progress bar on stderr (set TEXTLENS_PROGRESS=0 to silence)."""
-    if not progress_enabled():
-        yield from items
-        return
+def progress_bar(*extra_columns: object) -> Progress:
+    """The one Rich progress bar style (on stderr); `extra_columns` go before the timings."""
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -28,9 +28,17 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
         TimeRemainingColumn,
     )
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    *extra_columns, TimeElapsedColumn(), TimeRemainingColumn(),
+                    console=Console(stderr=True))
+
+
+def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
+    """Iterate with a progress bar on stderr (set TEXTLENS_PROGRESS=0 to silence)."""
+    if not progress_enabled():
+        yield from items
+        return
+    with progress_bar() as bar:
         if total is None and hasattr(items, "__len__"):
             total = len(items)  # type: ignore[arg-type]
         task = bar.add_task(description, total=total)

@@ -34,7 +34,7 @@ def demo(
     model_dir = model_dir or models_cache_dir() / "sentiment-minilm"
     if not (model_dir / "training.json").exists():
         console.print(f"No sentiment model at {model_dir}: training one on SST-2 "
-                      "(about 4 minutes on 2 CPU cores, once).", highlight=False)
+                      "(300 steps, about 5 minutes on 2 CPU cores, once).", highlight=False)
         _train_sentiment(model_dir, data_dir)
     corpus = load_dataset("ungdc", data_dir=data_dir)
     console.print(corpus.bad_rows_summary(), highlight=False)
@@ -51,7 +51,7 @@ def _train_sentiment(model_dir: Path, data_dir: Path | None) -> None:
 
     train = load_dataset("sst2", "train", data_dir=data_dir)
     validation = load_dataset("sst2", "validation", data_dir=data_dir)
-    train_classification(train, validation, model_dir, TrainConfig(400, 32, 5e-5, 64, 0))
+    train_classification(train, validation, model_dir, TrainConfig(300, 32, 5e-5, 64, 0))
 
 
 def classify_sample(model_dir: Path, corpus, n: int, seed: int) -> list[dict]:

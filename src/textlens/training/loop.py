@@ -155,20 +155,11 @@ class _bar:
         if not progress_enabled():
             self.progress = None
             return lambda loss: None
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        from rich.progress import TextColumn
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
-                                 TimeElapsedColumn(), TimeRemainingColumn(),
-                                 console=Console(stderr=True))
+        from textlens.progress import progress_bar
+
+        self.progress = progress_bar(TextColumn("loss {task.fields[loss]}"))
         self.progress.start()
         task = self.progress.add_task(self.description, total=self.total,
                                       completed=self.completed, loss="-")
