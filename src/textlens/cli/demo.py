@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from textlens.cli.options import DataDir, Seed
+
+if TYPE_CHECKING:
+    from textlens.models.loading import LoadedModel
 
 
 def register(app: typer.Typer) -> None:
@@ -38,10 +41,13 @@ def demo(
         _train_sentiment(model_dir, data_dir)
     corpus = load_dataset("ungdc", data_dir=data_dir)
     console.print(corpus.bad_rows_summary(), highlight=False)
-    rows = classify_sample(model_dir, corpus, sentences, seed)
+    from textlens.models import load_model
+
+    loaded = load_model(model_dir)  # once: classification and explanations share it
+    rows = classify_sample(loaded, corpus, sentences, seed)
     _show(console, rows, model_dir)
     written = _write(out, rows, model_dir)
-    written.append(_explain(out, rows, model_dir))
+    written.append(_explain(out, rows, loaded))
     console.print(f"Wrote {', '.join(str(p) for p in written)}", highlight=False)
 
 
@@ -54,12 +60,11 @@ def _train_sentiment(model_dir: Path, data_dir: Path | None) -> None:
     train_classification(train, validation, model_dir, TrainConfig(300, 32, 5e-5, 64, 0))
 
 
-def classify_sample(model_dir: Path, corpus, n: int, seed: int) -> list[dict]:
+def classify_sample(loaded: LoadedModel, corpus, n: int, seed: int) -> list[dict]:
     """A seeded sample of `n` sentences (8 to 60 words), each from a different speech."""
     import random
 
     from textlens.corpus import split_sentences
-    from textlens.models import load_model
     from textlens.models.predict import predict_classification
 
     rng = random.Random(seed)
@@ -72,7 +77,6 @@ def classify_sample(model_dir: Path, corpus, n: int, seed: int) -> list[dict]:
             picked.append({"country": speech.metadata.get("country"),
                            "year": speech.metadata.get("year"), "speech": speech.id,
                            "start": sentence.start, "end": sentence.end, "sentence": sentence.text})
-    loaded = load_model(model_dir)
     preds = predict_classification(loaded, [p["sentence"] for p in picked], progress=False)
     for row, label, confidence in zip(picked, preds.labels, preds.confidence, strict=True):
         row["label"] = loaded.label_names[int(label)]
@@ -97,15 +101,13 @@ def _show(console, rows: list[dict], model_dir: Path) -> None:
     console.print(table)
 
 
-def _explain(out: Path, rows: list[dict], model_dir: Path) -> Path:
+def _explain(out: Path, rows: list[dict], loaded: LoadedModel) -> Path:
     """Integrated-gradients explanations of every sentence, as one escaped HTML page."""
     from html import escape
 
     from textlens import explain
-    from textlens.models import load_model
     from textlens.store.files import atomic_write_text
 
-    loaded = load_model(model_dir)
     explanations = explain([r["sentence"] for r in rows], model=loaded, method="ig")
     sections = []
     for row, exp in zip(rows, explanations, strict=True):
