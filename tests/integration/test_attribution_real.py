@@ -91,3 +91,30 @@ def test_qa_start_and_end_are_complete(data_dir) -> None:
         for part in exp.parts:
             assert part.completeness_error <= 0.01
         assert exp.gold_span is not None
+
+
+def test_qa_long_context_explains_the_answer_window(data_dir) -> None:
+    """Other paragraphs put before the real one push the gold answer past the first window."""
+    from textlens.data import load_dataset
+    from textlens.data.types import QAExample
+    from textlens.models.predict import predict_qa
+
+    model = _model("squad-minilm")
+    examples = list(load_dataset("squad", "validation", data_dir=data_dir))
+    ex = examples[0]
+    others = list(dict.fromkeys(e.context for e in examples if e.context != ex.context))
+    prefix = ""
+    while len(model.tokenizer(prefix)["input_ids"]) < model.max_length:
+        prefix += others.pop(0) + "\n\n"
+    context = prefix + ex.context
+    gold = (len(prefix) + ex.answers[0].start, len(prefix) + ex.answers[0].end)
+    (loss,) = explain([(ex.question, context)], model=model, method="loss", answers=[gold],
+                      progress=False)
+    assert loss.window is not None and loss.windows > 1 and loss.window_index > 0
+    assert loss.window[0] <= gold[0] < gold[1] <= loss.window[1]
+    assert len(loss.start.char_scores) == len(context) and not any(loss.start.char_scores[:10])
+    (pred,) = explain([(ex.question, context)], model=model, method="gxi", progress=False)
+    (ref,) = predict_qa(model, [QAExample("q", "t", context, ex.question, ())],
+                        max_length=model.max_length, progress=False)
+    assert (pred.answer, pred.answer_span) == (ref.answer, (ref.start_char, ref.end_char))
+    assert pred.window[0] <= pred.answer_span[0] < pred.answer_span[1] <= pred.window[1]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from html import unescape
 
 import pytest
 from typer.testing import CliRunner
@@ -54,6 +56,23 @@ def test_explain_qa_json(qa_dir) -> None:
     data = json.loads(result.stdout)
     for part in ("start", "end"):
         assert {"tokens", "scores", "words", "word_scores", "answer"} <= set(data[part])
+
+
+def test_explain_qa_long_context(qa_dir, tmp_path) -> None:
+    context = " ".join(f"w{i}" for i in range(450)) + " <b>end</b>"  # > 512 tokens
+    html = tmp_path / "long.html"
+    result = CliRunner().invoke(app, ["explain", "--model", str(qa_dir), "--question", "which?",
+                                      "--context", context, "--json", "-", "--html", str(html),
+                                      "--method", "loss", "--gold-answer", "w430"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    a, b = data["window"]
+    assert data["windows"] > 1 and a <= context.index("w430") < b
+    assert len(data["start"]["char_scores"]) == len(context)
+    page = html.read_text()
+    assert f"explained context characters {a}-{b} of {len(context)}" in page
+    assert "<b>" not in page.replace("<b>Question:</b>", "").replace("<b>Answer:</b>", "")
+    assert context in unescape(re.sub(r"<style>.*?</style>|<[^>]+>", "", page, flags=re.S))
 
 
 def test_batch_is_resumable(clf_dir, tmp_path) -> None:

@@ -1,27 +1,36 @@
 """`explain`: attribute a batch of texts (or QA pairs) in one call.
 
-Pipeline: encode -> bucket by exact token length -> one prediction pass per bucket -> resolve
-targets -> the method attributes each bucket (in chunks) -> aggregate into Explanation values.
+Pipeline: encode (a long QA context: pick one window, `qa_windows`) -> bucket by exact token
+length -> one prediction pass per bucket -> resolve targets -> the method attributes each bucket
+(in chunks) -> aggregate into Explanation values.
 Equal-length buckets mean no padding: on CPU padding costs more than batching saves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from textlens.attribution.aggregate import Aggregation, char_scores, word_scores
-from textlens.attribution.encoding import Encoded, encode
+from textlens.attribution.encoding import Encoded, encode, encode_windows
 from textlens.attribution.explanation import Explanation, MultiExplanation, QAExplanation
+from textlens.attribution.qa_windows import (
+    WindowChoice,
+    choose_window,
+    gold_missing,
+    gold_token_span,
+    softmax,
+    window_prediction,
+)
 from textlens.attribution.registry import Job, RawAttribution, get_method
 from textlens.attribution.runner import Runner, frozen, pad_rows
 from textlens.attribution.targets import Score, Target, classification_targets, qa_targets
+from textlens.attribution.workers import default_workers, map_chunks
 from textlens.errors import InputError
 from textlens.models.loading import LoadedModel
-from textlens.models.qa import best_spans, char_span_to_tokens
-from textlens.progress import track
 
 Result = Explanation | QAExplanation | MultiExplanation
 
@@ -31,8 +40,8 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str, model: Load
             labels: Sequence[int] | None = None,
             answers: Sequence[tuple[int, int] | None] | None = None, parts: str = "both",
             aggregation: Aggregation = "sum", truncate: bool = False,
-            max_tokens_per_pass: int = 4096, jobs_per_chunk: int = 32, progress: bool = True,
-            **method_options: Any) -> list[Result]:
+            max_tokens_per_pass: int = 4096, jobs_per_chunk: int = 16, workers: int | None = None,
+            progress: bool = True, **method_options: Any) -> list[Result]:
     """Explain each input's prediction; one value per input, in input order.
 
     Classification: `inputs` are texts; `target` is "predicted" (default), a class name or
@@ -40,7 +49,9 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str, model: Load
     (question, context) pairs; `target` "predicted" (default) or "gold" span; `parts` start,
     end or both; `score` "logit" (default) or "probability". `method="loss"` explains the loss
     against `labels` / `answers` (character spans in the context). Method options such as
-    `steps`, `tolerance`, `rule` pass through (see `list_methods()`)."""
+    `steps`, `tolerance`, `rule` pass through (see `list_methods()`). Chunks of
+    `jobs_per_chunk` texts of near-equal length run on `workers` threads (default: one per
+    CPU thread torch may use, each single-threaded; see `workers.py`)."""
     algo = get_method(method, **method_options)
     if isinstance(inputs, str) or (model.task == "qa" and _is_pair(inputs)):
         inputs = [inputs]  # type: ignore[list-item]
@@ -49,8 +60,10 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str, model: Load
         raise InputError("Loss attribution needs the ground truth.",
                          "pass labels=[...] (classification) or answers=[...] (QA).")
     runner = Runner(model, max_tokens_per_pass)
-    encoded = [_encode(model, item, truncate) for item in inputs]
-    _check_gold(len(encoded), labels, answers)
+    _check_gold(len(inputs), labels, answers)
+    chosen = [_encode(model, item, truncate, runner, target, is_loss,
+                      None if answers is None else answers[i]) for i, item in enumerate(inputs)]
+    encoded = [c.encoded for c in chosen]
     embeds = [runner.embed(e.input_ids) for e in encoded]
     types = [runner.embed_types(e.token_type_ids) for e in encoded]
     predictions: dict[int, dict[str, np.ndarray]] = {}
@@ -69,18 +82,18 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str, model: Load
                 jobs.append(Job(e, t, embeds[i], types[i], e.baseline_ids(runner.pad_id)))
                 owner.append(i)
         chunks = length_groups([len(job.encoded) for job in jobs], jobs_per_chunk)
+        done = map_chunks(lambda chunk: algo.attribute(runner, [jobs[j] for j in chunk]), chunks,
+                          default_workers(model.device) if workers is None else workers,
+                          f"Explaining ({algo.name})" if progress else None)
         results: list[RawAttribution | None] = [None] * len(jobs)
-        steps = track(chunks, f"Explaining ({algo.name})") if progress and len(chunks) > 1 \
-            else chunks
-        for chunk in steps:
-            for j, raw_attr in zip(chunk, algo.attribute(runner, [jobs[j] for j in chunk]),
-                                   strict=True):
+        for chunk, raws in zip(chunks, done, strict=True):
+            for j, raw_attr in zip(chunk, raws, strict=True):
                 results[j] = raw_attr
     by_input: list[list[Explanation]] = [[] for _ in encoded]
     for j, job in enumerate(jobs):
         by_input[owner[j]].append(_explanation(model, job, results[j], predictions[owner[j]],
                                                algo.name, aggregation))
-    return [_assemble(model, encoded[i], by_input[i], predictions[i], algo.name,
+    return [_assemble(model, chosen[i], by_input[i], predictions[i], algo.name,
                       None if answers is None else answers[i]) for i in range(len(encoded))]
 
 
@@ -89,13 +102,30 @@ def _is_pair(inputs: Any) -> bool:
                                                                    for x in inputs)
 
 
-def _encode(model: LoadedModel, item: Any, truncate: bool) -> Encoded:
+def _encode(model: LoadedModel, item: Any, truncate: bool, runner: Runner,
+            target: str | int | None = None, is_loss: bool = False,
+            answer: tuple[int, int] | None = None) -> WindowChoice:
+    """The input to explain. A QA pair longer than the model takes is split into windows and
+    the one holding the explained span is chosen (so `truncate` only matters for texts)."""
     if model.task == "qa":
         if not (isinstance(item, tuple | list) and len(item) == 2):
             raise InputError("A QA model explains (question, context) pairs.",
                              "pass inputs=[(question, context), ...].")
-        return encode(model, item[1], question=item[0], truncate=truncate)
-    return encode(model, item, truncate=truncate)
+        windows = encode_windows(model, item[1], item[0])
+        gold = _wants_gold(target, is_loss)
+        if gold and answer is None and len(windows) > 1:
+            raise _gold_needed()
+        return choose_window(runner, windows, answer if gold else None)
+    return WindowChoice(encode(model, item, truncate=truncate))
+
+
+def _wants_gold(target: str | int | None, is_loss: bool) -> bool:
+    return is_loss or target == "gold"
+
+
+def _gold_needed() -> InputError:
+    return InputError("The gold span is needed here.",
+                      "pass answers=[(start_char, end_char), ...] in the context.")
 
 
 def _check_gold(n: int, labels: Sequence[int] | None, answers: Sequence | None) -> None:
@@ -119,45 +149,31 @@ def length_groups(lengths: Sequence[int], size: int, slack: float = 0.15) -> lis
     return groups
 
 
-def _softmax(v: np.ndarray) -> np.ndarray:
-    e = np.exp(v - v.max())
-    return e / e.sum()
-
-
-def _context_offsets(e: Encoded) -> list[tuple[int, int] | None]:
-    return [o if s == 1 else None for o, s in zip(e.offsets, e.segments, strict=True)]
-
-
 def _qa_prediction(e: Encoded, pred: dict[str, np.ndarray]):
-    spans = best_spans(pred["start_logits"], pred["end_logits"], _context_offsets(e), e.texts[1],
-                       n_best=20)
-    if not spans:
+    found = window_prediction(e, pred["start_logits"], pred["end_logits"])
+    if found is None:
         raise InputError("The model found no answer span in the context.")
-    best = spans[0]
-    conf = float(_softmax(pred["start_logits"])[best.start_token]
-                 * _softmax(pred["end_logits"])[best.end_token])
-    return best, conf
+    return found
 
 
 def _targets(model: LoadedModel, e: Encoded, pred: dict[str, np.ndarray],
              target: str | int | None, score: Score | None, parts: str, is_loss: bool,
              label: int | None, answer: tuple[int, int] | None) -> list[Target]:
     if model.task == "classification":
-        probs = _softmax(pred["logits"])
+        probs = softmax(pred["logits"])
         if is_loss:
             if label is None:
                 raise InputError("Loss attribution needs a gold label for every text.")
             return classification_targets(int(label), probs, model.label_names, "loss")
         return classification_targets(target, probs, model.label_names, score or "probability")
-    which = "gold" if is_loss or target == "gold" else "predicted"
+    which = "gold" if _wants_gold(target, is_loss) else "predicted"
     if which == "gold":
         if answer is None:
-            raise InputError("The gold span is needed here.",
-                             "pass answers=[(start_char, end_char), ...] in the context.")
-        start, end = char_span_to_tokens(_context_offsets(e), answer[0], answer[1])
-        if start == 0 and end == 0:
-            raise InputError(f"The gold span {answer} is not inside the (possibly truncated) "
-                             "context.", "check the character offsets.")
+            raise _gold_needed()
+        span = gold_token_span(e, answer)
+        if span is None:
+            raise gold_missing(answer)
+        start, end = span
     else:
         if target not in (None, "predicted"):
             raise InputError(f"Unknown QA target '{target}'.", "use predicted or gold.")
@@ -177,7 +193,7 @@ def _explanation(model: LoadedModel, job: Job, raw: RawAttribution | None,
         best, conf = _qa_prediction(e, pred)
         label = best.text
     else:
-        probs = _softmax(pred["logits"])
+        probs = softmax(pred["logits"])
         k = int(probs.argmax())
         label, conf = (model.label_names[k] if k < len(model.label_names) else str(k)), \
             float(probs[k])
@@ -192,14 +208,22 @@ def _explanation(model: LoadedModel, job: Job, raw: RawAttribution | None,
         truncated=e.truncated)
 
 
-def _assemble(model: LoadedModel, e: Encoded, parts: list[Explanation],
+def _assemble(model: LoadedModel, choice: WindowChoice, parts: list[Explanation],
               pred: dict[str, np.ndarray], method: str,
               answer: tuple[int, int] | None) -> Result:
     if model.task != "qa":
         return parts[0] if len(parts) == 1 else MultiExplanation(tuple(parts))
-    best, conf = _qa_prediction(e, pred)
+    e = choice.encoded
+    if choice.best is not None and choice.confidence is not None:
+        # A long context: the answer is the best over all windows (as `predict_qa` gives it),
+        # even when the explained window is the gold span's.
+        best, conf = choice.best, choice.confidence
+        parts = [replace(p, label=best.text, confidence=conf) for p in parts]
+    else:
+        best, conf = _qa_prediction(e, pred)
     start = next((p for p in parts if p.target.startswith("start")), None)
     end = next((p for p in parts if p.target.startswith("end")), None)
     return QAExplanation(e.texts[0], e.texts[1], best.text, (best.start_char, best.end_char),
                          None if answer is None else (int(answer[0]), int(answer[1])), conf,
-                         method, start, end)
+                         method, start, end, window=choice.window, window_index=e.window,
+                         windows=e.windows)

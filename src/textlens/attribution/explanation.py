@@ -85,7 +85,11 @@ class Explanation:
 
 @dataclass(frozen=True)
 class QAExplanation:
-    """Start and end attributions of one question over its context, with the spans they explain."""
+    """Start and end attributions of one question over its context, with the spans they explain.
+
+    A context longer than the model takes is read in overlapping windows; only one is explained
+    (the predicted or gold span's), and `window` gives the context characters it covers (None
+    when the whole context fit): characters outside it score 0."""
 
     question: str
     context: str
@@ -96,6 +100,9 @@ class QAExplanation:
     method: str
     start: Explanation | None
     end: Explanation | None
+    window: tuple[int, int] | None = None
+    window_index: int = 0  # which window (0-based) of `windows`
+    windows: int = 1
 
     @property
     def parts(self) -> tuple[Explanation, ...]:
@@ -114,6 +121,8 @@ class QAExplanation:
                 "gold_start": None if self.gold_span is None else self.gold_span[0],
                 "gold_end": None if self.gold_span is None else self.gold_span[1],
                 "confidence": self.confidence, "method": self.method,
+                "window": None if self.window is None else list(self.window),
+                "window_index": self.window_index, "windows": self.windows,
                 "start": part(self.start), "end": part(self.end)}
 
     def to_json(self, indent: int | None = None) -> str:

@@ -71,7 +71,9 @@ class IntegratedGradients:
             r = 0
             for i in live:
                 at = {a: r + k for k, a in enumerate(points[i])}
-                quads[i].supply_values(values[i], [scores[at[a]] for a in values[i]])
+                # Every row's output is F at its point: kept, so that a node which later
+                # becomes a segment boundary (the midpoint of a split) is not run again.
+                quads[i].supply_values(points[i], [scores[at[a]] for a in points[i]])
                 picked = [at[a] for a in nodes[i]]
                 if contrib is not None:
                     vectors = contrib[picked].sum(-1)

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
+from textlens.attribution.cls_fastpath import ClsFastPath, cls_fast_path
 from textlens.attribution.targets import Target, score_rows
 from textlens.models.loading import LoadedModel
 
@@ -60,10 +62,17 @@ class Runner:
         step = max(1, self.max_tokens_per_pass // max(1, length))
         return [slice(i, min(n_rows, i + step)) for i in range(0, n_rows, step)]
 
+    @cached_property
+    def fast_path(self) -> ClsFastPath | None:
+        """BERT classifiers skip the last layer's work for all tokens but [CLS]."""
+        return cls_fast_path(self.loaded.model) if self.loaded.task == "classification" else None
+
     def outputs(self, embeds: torch.Tensor, token_types: torch.Tensor,
                 mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         if mask is None:
             mask = token_types.new_ones(token_types.shape)
+        if self.fast_path is not None:
+            return {"logits": self.fast_path.logits(embeds, token_types, mask)}
         out = self.loaded.model(inputs_embeds=embeds, token_type_ids=token_types,
                                 attention_mask=mask)
         if self.loaded.task == "qa":

@@ -49,7 +49,9 @@ def explain_command(
     = None,
     tolerance: Annotated[float | None, typer.Option(help="IG: completeness tolerance.")] = None,
     aggregate: Annotated[str, typer.Option(help="Token->word: sum, mean or max-abs.")] = "sum",
-    truncate: Annotated[bool, typer.Option(help="Cut over-long input (announced).")] = False,
+    truncate: Annotated[bool, typer.Option(
+        help="Cut an over-long text (announced). QA: long contexts are windowed anyway.")]
+    = False,
     html: Annotated[Path | None, typer.Option(help="Write an HTML page.")] = None,
     png: Annotated[Path | None, typer.Option(help="Write a bar chart PNG.")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Write JSON (- = stdout).")]
@@ -179,7 +181,7 @@ def _repl(loaded, options: dict[str, Any]) -> None:
 
 
 def _batch(loaded, input_file: Path, text_col: str | None, out: Path | None,
-           options: dict[str, Any], chunk: int = 32) -> None:
+           options: dict[str, Any], chunk: int = 64) -> None:
     from textlens.attribution.api import explain
     from textlens.data import load_dataset
     from textlens.progress import track

@@ -20,6 +20,7 @@ STYLE = """<style>
 .tl-attr .tl-pred{outline:2px solid #1f4fbf}
 .tl-attr .tl-gold{border-bottom:3px double #b07d00}
 .tl-attr .tl-legend span{padding:0 .4em;margin-right:.5em}
+.tl-attr .tl-note{color:#555;font-size:.9em}
 </style>"""
 
 
@@ -131,4 +132,14 @@ def render_qa(qa: QAExplanation, fragment: bool = False) -> str:
             f"({qa.confidence:.2f})</p>")
     parts = "".join(f"<h4>{escape(p.target)}</h4>" + render_qa_part(p, True, marks)
                     for p in qa.parts)
-    return _page(head + key + parts, fragment, "textlens QA explanation")
+    return _page(head + window_note(qa) + key + parts, fragment, "textlens QA explanation")
+
+
+def window_note(qa: QAExplanation) -> str:
+    """Which part of a long context was explained (empty when the whole context fit)."""
+    if qa.window is None:
+        return ""
+    a, b = qa.window
+    note = (f"explained context characters {a}-{b} of {len(qa.context)} (long context, window "
+            f"{qa.window_index + 1} of {qa.windows}); characters outside it score 0")
+    return f'<p class="tl-note">{escape(note)}</p>'

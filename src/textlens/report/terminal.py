@@ -48,6 +48,11 @@ def render(result: Explanation | QAExplanation | MultiExplanation) -> list[Text]
     if isinstance(result, QAExplanation):
         lines = [Text(f"Q: {result.question}"),
                  Text(f"A: {result.answer} ({result.confidence:.2f})", style="bold")]
+        if result.window is not None:
+            a, b = result.window
+            lines.append(Text(f"explained context characters {a}-{b} of {len(result.context)} "
+                              f"(long context, window {result.window_index + 1} of "
+                              f"{result.windows})", style="dim"))
         for part in result.parts:
             spans = [(a, b) for s, a, b in part.word_spans if s == 1]
             scores = [v for (s, _, _), v in zip(part.word_spans, part.word_scores, strict=True)
