@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--model", default=str(Path.home() / ".cache/textlens/models/"
                                                 "sentiment-minilm"))
     parser.add_argument("--n", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tools", default="textlens,transformers-interpret,captum")
     parser.add_argument("--out", default="bench/results/attribution.json")
