@@ -151,3 +151,15 @@ def test_html_and_terminal_say_which_part_was_explained(tiny_qa) -> None:
     for line in render(exp):
         console.print(line)
     assert note in console.export_text()
+
+
+def test_doc_stride_sets_the_window_overlap(tiny_qa) -> None:
+    context = _context()
+    wide, narrow = (encode_windows(tiny_qa, context, QUESTION, stride) for stride in (128, 16))
+    assert len(narrow) < len(wide)  # less overlap, fewer windows
+    (exp,) = explain([(QUESTION, context)], model=tiny_qa, method="gxi", doc_stride=16,
+                     progress=False)
+    assert exp.windows == len(narrow)
+    assert exp.window == narrow[exp.window_index].char_range(1)
+    with pytest.raises(InputError, match="doc_stride"):
+        encode_windows(tiny_qa, context, QUESTION, -1)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from textlens.attribution.aggregate import Aggregation, char_scores, word_scores
-from textlens.attribution.encoding import Encoded, encode, encode_windows
+from textlens.attribution.encoding import QA_STRIDE, Encoded, encode, encode_windows
 from textlens.attribution.explanation import Explanation, MultiExplanation, QAExplanation
 from textlens.attribution.qa_windows import (
     WindowChoice,
@@ -40,8 +40,9 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str, model: Load
             labels: Sequence[int] | None = None,
             answers: Sequence[tuple[int, int] | None] | None = None, parts: str = "both",
             aggregation: Aggregation = "sum", truncate: bool = False,
-            max_tokens_per_pass: int = 4096, jobs_per_chunk: int = 16, workers: int | None = None,
-            progress: bool = True, **method_options: Any) -> list[Result]:
+            doc_stride: int = QA_STRIDE, max_tokens_per_pass: int = 4096,
+            jobs_per_chunk: int = 16, workers: int | None = None, progress: bool = True,
+            **method_options: Any) -> list[Result]:
     """Explain each input's prediction; one value per input, in input order.
 
     Classification: `inputs` are texts; `target` is "predicted" (default), a class name or
@@ -49,7 +50,9 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str, model: Load
     (question, context) pairs; `target` "predicted" (default) or "gold" span; `parts` start,
     end or both; `score` "logit" (default) or "probability". `method="loss"` explains the loss
     against `labels` / `answers` (character spans in the context). Method options such as
-    `steps`, `tolerance`, `rule` pass through (see `list_methods()`). Chunks of
+    `steps`, `tolerance`, `rule` pass through (see `list_methods()`). A QA context longer than
+    the model takes is read in windows sharing `doc_stride` tokens (use the model's training
+    value), and the window holding the explained span is explained. Chunks of
     `jobs_per_chunk` texts of near-equal length run on `workers` threads (default: one per
     CPU thread torch may use, each single-threaded; see `workers.py`)."""
     algo = get_method(method, **method_options)
@@ -62,7 +65,8 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str, model: Load
     runner = Runner(model, max_tokens_per_pass)
     _check_gold(len(inputs), labels, answers)
     chosen = [_encode(model, item, truncate, runner, target, is_loss,
-                      None if answers is None else answers[i]) for i, item in enumerate(inputs)]
+                      None if answers is None else answers[i], doc_stride)
+              for i, item in enumerate(inputs)]
     encoded = [c.encoded for c in chosen]
     embeds = [runner.embed(e.input_ids) for e in encoded]
     types = [runner.embed_types(e.token_type_ids) for e in encoded]
@@ -106,14 +110,14 @@ def _is_pair(inputs: Any) -> bool:
 
 def _encode(model: LoadedModel, item: Any, truncate: bool, runner: Runner,
             target: str | int | None = None, is_loss: bool = False,
-            answer: tuple[int, int] | None = None) -> WindowChoice:
+            answer: tuple[int, int] | None = None, stride: int = QA_STRIDE) -> WindowChoice:
     """The input to explain. A QA pair longer than the model takes is split into windows and
     the one holding the explained span is chosen (so `truncate` only matters for texts)."""
     if model.task == "qa":
         if not (isinstance(item, tuple | list) and len(item) == 2):
             raise InputError("A QA model explains (question, context) pairs.",
                              "pass inputs=[(question, context), ...].")
-        windows = encode_windows(model, item[1], item[0])
+        windows = encode_windows(model, item[1], item[0], stride)
         gold = _wants_gold(target, is_loss)
         if gold and answer is None and len(windows) > 1:
             raise _gold_needed()

@@ -75,6 +75,8 @@ def encode_windows(loaded: LoadedModel, context: str | bytes, question: str | by
     overlapping windows of the context (question repeated in each), like QA prediction.
 
     Only an over-long question is refused: it leaves no room for the context."""
+    if stride < 0:
+        raise InputError(f"doc_stride is {stride}.", "pass 0 or more tokens (default 128).")
     tok = loaded.tokenizer
     limit = loaded.max_length
     texts = (as_text(question, "question"), as_text(context, "context"))

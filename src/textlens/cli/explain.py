@@ -52,6 +52,8 @@ def explain_command(
     truncate: Annotated[bool, typer.Option(
         help="Cut an over-long text (announced). QA: long contexts are windowed anyway.")]
     = False,
+    doc_stride: Annotated[int, typer.Option(
+        "--doc-stride", help="QA: tokens shared by the windows of a long context.")] = 128,
     html: Annotated[Path | None, typer.Option(help="Write an HTML page.")] = None,
     png: Annotated[Path | None, typer.Option(help="Write a bar chart PNG.")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Write JSON (- = stdout).")]
@@ -76,6 +78,7 @@ def explain_command(
         options["target"] = target
     if loaded.task == "qa":
         options["parts"] = part
+        options["doc_stride"] = doc_stride
     if input_file is not None:
         _batch(loaded, input_file, text_col, out, options)
     elif interactive:
