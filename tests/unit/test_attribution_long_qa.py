@@ -163,3 +163,20 @@ def test_doc_stride_sets_the_window_overlap(tiny_qa) -> None:
     assert exp.window == narrow[exp.window_index].char_range(1)
     with pytest.raises(InputError, match="doc_stride"):
         encode_windows(tiny_qa, context, QUESTION, -1)
+
+
+def test_each_window_is_run_forward_once(tiny_qa, monkeypatch) -> None:
+    """Choosing the window runs every window; the chosen one is not predicted again."""
+    from textlens.attribution import runner as runner_module
+
+    rows: list[int] = []
+    original = runner_module.Runner.raw
+
+    def counting(self, embeds, *args, **kwargs):
+        rows.append(embeds.shape[0])
+        return original(self, embeds, *args, **kwargs)
+
+    monkeypatch.setattr(runner_module.Runner, "raw", counting)
+    context = _context()
+    (exp,) = explain([(QUESTION, context)], model=tiny_qa, method="gxi", progress=False)
+    assert sum(rows) == exp.windows == len(encode_windows(tiny_qa, context, QUESTION))

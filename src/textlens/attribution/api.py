@@ -70,9 +70,12 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str, model: Load
     encoded = [c.encoded for c in chosen]
     embeds = [runner.embed(e.input_ids) for e in encoded]
     types = [runner.embed_types(e.token_type_ids) for e in encoded]
-    predictions: dict[int, dict[str, np.ndarray]] = {}
+    # A long context's chosen window was already run while choosing it.
+    predictions = {i: c.outputs for i, c in enumerate(chosen) if c.outputs is not None}
+    pending = [i for i in range(len(encoded)) if i not in predictions]
     with frozen(model.model):
-        for members in length_groups([len(e) for e in encoded], 64):
+        for group in length_groups([len(encoded[i]) for i in pending], 64):
+            members = [pending[g] for g in group]
             raw = runner.raw(*pad_rows([embeds[i] for i in members], [types[i] for i in members]))
             for r, i in enumerate(members):
                 predictions[i] = {k: v[r, :len(encoded[i])] if k != "logits" else v[r]

@@ -23,11 +23,13 @@ from textlens.models.qa import Span, best_spans, char_span_to_tokens
 @dataclass(frozen=True)
 class WindowChoice:
     """The input to explain, and (for a long context) the answer predicted over all windows,
-    which the explained window may not hold when the gold span is explained."""
+    which the explained window may not hold when the gold span is explained, and the explained
+    window's start and end logits (computed while choosing, so not run again)."""
 
     encoded: Encoded
     best: Span | None = None
     confidence: float | None = None
+    outputs: dict[str, np.ndarray] | None = None
 
     @property
     def window(self) -> tuple[int, int] | None:
@@ -73,13 +75,15 @@ def choose_window(runner: Runner, windows: Sequence[Encoded],
     if len(windows) == 1:
         return WindowChoice(windows[0])
     pick = None if gold is None else _gold_window(windows, gold)  # before any model pass
-    found = [(i, p) for i, (w, (s, e)) in enumerate(zip(windows, _logits(runner, windows),
-                                                        strict=True))
+    logits = _logits(runner, windows)
+    found = [(i, p) for i, (w, (s, e)) in enumerate(zip(windows, logits, strict=True))
              if (p := window_prediction(w, s, e)) is not None]
     if not found:
         raise InputError("The model found no answer span in the context.")
     top, (best, conf) = max(found, key=lambda item: item[1][0].score)  # the first wins ties
-    return WindowChoice(windows[top if pick is None else pick], best, conf)
+    chosen = top if pick is None else pick
+    start, end = logits[chosen]
+    return WindowChoice(windows[chosen], best, conf, {"start_logits": start, "end_logits": end})
 
 
 def _gold_window(windows: Sequence[Encoded], gold: tuple[int, int]) -> int:
