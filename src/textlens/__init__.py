@@ -10,7 +10,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "explain"]
+__all__ = ["__version__", "explain", "load_model"]
 
 
 def __getattr__(name: str) -> Any:
@@ -18,4 +18,8 @@ def __getattr__(name: str) -> Any:
         from textlens.attribution.api import explain
 
         return explain
+    if name == "load_model":
+        from textlens.models.loading import load_model
+
+        return load_model
     raise AttributeError(f"module 'textlens' has no attribute {name!r}")

