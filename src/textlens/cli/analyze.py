@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from textlens.cli.engine_options import EngineName, RayAddress, Workers
 from textlens.cli.options import DataDir, Device, LabelCol, Seed, TextCol
 
 if TYPE_CHECKING:
@@ -43,12 +44,16 @@ def analyze(
     data_dir: DataDir = None,
     device: Device = "auto",
     seed: Seed = 0,
+    engine: EngineName = "local",
+    ray_address: RayAddress = None,
+    workers: Workers = None,
 ) -> None:
     """Map the population of samples in the model's latent space and find what is wrong."""
     from rich.console import Console
 
     from textlens.config import seed_everything
     from textlens.data import load_dataset
+    from textlens.engines import engine_options
     from textlens.errors import InputError
     from textlens.latent.embeddings import EmbeddingOptions
     from textlens.latent.pipeline import AnalysisOptions
@@ -59,6 +64,7 @@ def analyze(
         raise InputError(f"Unknown task '{task}'.", "use --task classification or --task qa.")
     if pooling not in (None, "cls", "mean", "span"):
         raise InputError(f"Unknown pooling '{pooling}'.", "use cls, mean or span.")
+    engine_opts = engine_options(engine, ray_address, workers)
     seed_everything(seed)
     dataset = load_dataset(data, split, data_dir=data_dir, text_col=text_col, label_col=label_col)
     if limit:
@@ -71,7 +77,7 @@ def analyze(
         embedding=EmbeddingOptions(layer=layer, pooling=pooling,  # type: ignore[arg-type]
                                    batch_size=batch_size),
         projection=projection, clustering=clustering, seed=seed, report=report,
-        issue_probabilities=issue_probabilities)  # type: ignore[arg-type]
+        issue_probabilities=issue_probabilities, engine=engine_opts)  # type: ignore[arg-type]
     result = run_analysis(loaded, dataset, out, options)
     console = Console()
     console.print(f"[bold]{len(result.samples)}[/] samples, {len(result.clusters)} clusters, "

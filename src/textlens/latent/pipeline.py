@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from textlens.data.types import Dataset
+from textlens.engines import EngineOptions
 from textlens.latent import label_issues as li
 from textlens.latent import tables
 from textlens.latent.clustering import cluster, make_finder
@@ -52,6 +53,7 @@ class AnalysisOptions:
     seed: int = 0
     report: bool = True
     report_issues: int = 10  # label issues shown with an attribution heatmap
+    engine: EngineOptions = field(default_factory=EngineOptions)  # where the embedding step runs
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,12 @@ def analyze(loaded: LoadedModel, dataset: Dataset, out: str | Path,
         return embed_texts(loaded, list(frame["text"].iloc[part]), options.embedding,
                            progress=False)
 
+    if options.engine.on_ray:  # embeds the uncached chunks on Ray; the loop below reads the cache
+        from textlens.latent.ray_embeddings import prefill_embedding_cache
+
+        parts = list(tables.chunks(n, size))
+        prefill_embedding_cache(cache, loaded, frame, parts, [key(p, "emb", emb) for p in parts],
+                                options.embedding, options.engine)
     vectors = np.concatenate(tables.chunked(n, size, lambda part, i: cache.array(
         "embeddings", key(part, "emb", emb), lambda: embed(part)), "Embedding"))
     timings["embed_s"] = time.perf_counter() - t
