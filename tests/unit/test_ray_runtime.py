@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from textlens.engines import EngineOptions, engine_options
+from textlens.engines import EngineChoice, engine_choice
 from textlens.engines.ray_runtime import Cluster, EngineError, require_ray, size_actors
 from textlens.errors import InputError
 
@@ -27,8 +27,8 @@ def test_missing_ray_names_the_extra(no_ray):
     assert "pip install 'textlens[ray]'" in info.value.fix
     assert "--engine local" in info.value.fix
     with pytest.raises(EngineError):
-        EngineOptions("ray")  # refused when the options are made, before any work
-    assert EngineOptions("local").on_ray is False  # the local engine never needs Ray
+        EngineChoice("ray")  # refused when the options are made, before any work
+    assert EngineChoice("local").on_ray is False  # the local engine never needs Ray
 
 
 def test_cli_without_ray_prints_one_error_and_exits_2(no_ray, tmp_path):
@@ -47,15 +47,15 @@ def test_cli_without_ray_prints_one_error_and_exits_2(no_ray, tmp_path):
     (("local", "auto"), "apply to the Ray engine only"),
     (("local", None, 2), "apply to the Ray engine only"),
 ])
-def test_bad_engine_options_are_refused(args, message):
+def test_bad_engine_choices_are_refused(args, message):
     with pytest.raises(InputError, match=message) as info:
-        engine_options(*args)
+        engine_choice(*args)
     assert info.value.fix
 
 
 def test_zero_workers_refused_before_ray_is_touched(no_ray):
     with pytest.raises(InputError, match="--workers must be 1 or more"):
-        EngineOptions("ray", None, 0)
+        EngineChoice("ray", None, 0)
 
 
 @pytest.mark.parametrize("cpus", [1.0, 2.0, 3.0, 16.0, 64.0])

@@ -53,7 +53,7 @@ def analyze(
 
     from textlens.config import seed_everything
     from textlens.data import load_dataset
-    from textlens.engines import engine_options
+    from textlens.engines import engine_choice
     from textlens.errors import InputError
     from textlens.latent.embeddings import EmbeddingOptions
     from textlens.latent.pipeline import AnalysisOptions
@@ -64,7 +64,7 @@ def analyze(
         raise InputError(f"Unknown task '{task}'.", "use --task classification or --task qa.")
     if pooling not in (None, "cls", "mean", "span"):
         raise InputError(f"Unknown pooling '{pooling}'.", "use cls, mean or span.")
-    engine_opts = engine_options(engine, ray_address, workers)
+    engine_opts = engine_choice(engine, ray_address, workers)
     seed_everything(seed)
     dataset = load_dataset(data, split, data_dir=data_dir, text_col=text_col, label_col=label_col)
     if limit:

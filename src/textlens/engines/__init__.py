@@ -16,7 +16,7 @@ ENGINES: tuple[str, ...] = ("local", "ray")
 
 
 @dataclass(frozen=True)
-class EngineOptions:
+class EngineChoice:
     """`engine` local or ray; `ray_address` None starts a local Ray runtime, `auto` joins the
     cluster this machine belongs to, `HOST:6379` or `ray://HOST:10001` a named one; `workers`
     the actor-pool size (None: one actor per GPU, else one single-threaded actor per CPU).
@@ -49,10 +49,10 @@ class EngineOptions:
         return self.engine == "ray"
 
 
-def engine_options(engine: str = "local", ray_address: str | None = None,
-                   workers: int | None = None) -> EngineOptions:
+def engine_choice(engine: str = "local", ray_address: str | None = None,
+                   workers: int | None = None) -> EngineChoice:
     """The options from CLI strings (an empty address means none)."""
-    return EngineOptions(engine, ray_address or None, workers)  # type: ignore[arg-type]
+    return EngineChoice(engine, ray_address or None, workers)  # type: ignore[arg-type]
 
 
-__all__ = ["ENGINES", "Engine", "EngineOptions", "engine_options"]
+__all__ = ["ENGINES", "Engine", "EngineChoice", "engine_choice"]

@@ -18,7 +18,6 @@ from textlens.errors import TextlensError
 
 MIN_RAY = (2, 51)  # ActorPoolStrategy(size=...) replaces the `concurrency=` argument deprecated in 2.51
 INSTALL_HINT = "pip install 'textlens[ray]'"
-ACTOR_RETRIES = 3  # an actor that dies (OOM, lost node, os._exit) is restarted and its batch rerun
 
 
 class EngineError(TextlensError):
@@ -101,14 +100,17 @@ class ActorSizing:
         return "cuda" if self.num_gpus > 0 else "cpu"
 
     def map_batches_args(self) -> dict[str, Any]:
-        """`compute=ActorPoolStrategy(size=...)` (not the deprecated `concurrency=`), resources,
-        and restarts so that a dead actor's batch is rerun on a new actor."""
+        """`compute=ActorPoolStrategy(size=...)` (not the deprecated `concurrency=`) and resources.
+
+        Fault tolerance is Ray Data's default for actor pools (`max_restarts=-1`,
+        `max_task_retries=-1`): an actor that dies (OOM, lost node) is restarted and its batch
+        rerun. Setting finite values would need `ray_remote_args`, deprecated in Ray 2.60.
+        """
         import ray.data
 
         args: dict[str, Any] = {
             "compute": ray.data.ActorPoolStrategy(size=self.actors),
-            "num_cpus": self.num_cpus, "max_restarts": ACTOR_RETRIES,
-            "max_task_retries": ACTOR_RETRIES}
+            "num_cpus": self.num_cpus}
         if self.num_gpus > 0:
             args["num_gpus"] = self.num_gpus
         return args

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from textlens.data.types import Dataset
-from textlens.engines import EngineOptions
+from textlens.engines import EngineChoice
 from textlens.latent import label_issues as li
 from textlens.latent import tables
 from textlens.latent.clustering import cluster, make_finder
@@ -53,7 +53,7 @@ class AnalysisOptions:
     seed: int = 0
     report: bool = True
     report_issues: int = 10  # label issues shown with an attribution heatmap
-    engine: EngineOptions = field(default_factory=EngineOptions)  # where the embedding step runs
+    engine: EngineChoice = field(default_factory=EngineChoice)  # where the embedding step runs
 
 
 @dataclass(frozen=True)

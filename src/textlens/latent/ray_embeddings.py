@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from textlens.engines import EngineOptions
+from textlens.engines import EngineChoice
 from textlens.engines.ray_runtime import EngineError, ray_session, size_actors, stream_batches
 from textlens.latent.embeddings import EmbeddingOptions
 
@@ -70,12 +70,12 @@ def model_directory(loaded: LoadedModel) -> str:
 
 
 def embed_on_ray(loaded: LoadedModel, rows: pd.DataFrame, options: EmbeddingOptions,
-                 engine: EngineOptions | None = None) -> np.ndarray:
+                 engine: EngineChoice | None = None) -> np.ndarray:
     """(len(rows), hidden) float32 embeddings; `rows` holds `text` (classification) or
     `question`, `context` and, for span pooling, `pred_start`/`pred_end` (QA)."""
     import ray.data
 
-    engine = engine or EngineOptions("ray")
+    engine = engine or EngineChoice("ray")
     source = model_directory(loaded)
     columns = ["question", "context"] if loaded.task == "qa" else ["text"]
     if loaded.task == "qa" and options.pooling_for("qa") == "span":
@@ -112,7 +112,7 @@ def _rows_per_batch(n: int, actors: int, batch_size: int) -> int:
 
 def prefill_embedding_cache(cache: RunCache, loaded: LoadedModel, frame: pd.DataFrame,
                             parts: Sequence[slice], keys: Sequence[str],
-                            options: EmbeddingOptions, engine: EngineOptions) -> int:
+                            options: EmbeddingOptions, engine: EngineChoice) -> int:
     """Embed on Ray, in one pass, every chunk whose cache entry is missing, and cache it, so the
     pipeline's chunk loop then finds every chunk cached (resume works as with the local engine).
     Returns the number of rows embedded."""

@@ -1,0 +1,98 @@
+"""The Ray engines on a local 2-CPU Ray runtime (one per module): the same numbers as the local
+engine. Skipped, with one line, where the `ray` extra is not installed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ray = pytest.importorskip("ray", reason="ray not installed: `pip install 'textlens[ray]'` runs "
+                                        "the Ray engine tests")
+
+from textlens.data.types import Dataset, QAExample, TextExample  # noqa: E402
+from textlens.engines import EngineChoice  # noqa: E402
+from textlens.latent.embeddings import EmbeddingOptions, embed_qa, embed_texts  # noqa: E402
+from textlens.latent.ray_embeddings import embed_on_ray  # noqa: E402
+from textlens.models import save_model  # noqa: E402
+from textlens.models.loading import load_model  # noqa: E402
+
+WORDS = ["the debate", "was long", "and fair", "not good at all", "peace", "war and famine"]
+TEXTS = [f"sentence {i}: " + " ".join(WORDS[: 1 + i % len(WORDS)]) for i in range(37)]
+RAY = EngineChoice("ray")
+
+
+def _tiny_dir(root, task: str):
+    """A tiny random BERT saved to disk: Ray actors load models from directories."""
+    import torch
+    from transformers import BertConfig, BertForQuestionAnswering, BertForSequenceClassification
+
+    from textlens.models.loading import LoadedModel, encoder_path, load_tokenizer
+
+    torch.manual_seed(0)
+    tok = load_tokenizer(encoder_path())
+    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, num_labels=2,
+                        id2label={0: "negative", 1: "positive"},
+                        label2id={"negative": 0, "positive": 1},
+                        architectures=["BertForQuestionAnswering" if task == "qa"
+                                       else "BertForSequenceClassification"])
+    model = (BertForQuestionAnswering if task == "qa" else BertForSequenceClassification)(config)
+    labels = () if task == "qa" else ("negative", "positive")
+    return save_model(LoadedModel(model.eval(), tok, task, labels, torch.device("cpu"), "tiny"),
+                      root / task)
+
+
+@pytest.fixture(scope="module")
+def ray_runtime():
+    """One local Ray runtime with 2 CPUs for the module (start-up costs seconds)."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             object_store_memory=200 * 1024 * 1024)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    return {task: _tiny_dir(root, task) for task in ("classification", "qa")}
+
+
+def test_text_embeddings_on_ray_equal_local(ray_runtime, models):
+    loaded = load_model(models["classification"])
+    options = EmbeddingOptions(batch_size=4)  # several Ray batches over 2 actors
+    local = embed_texts(loaded, TEXTS, options, progress=False)
+    on_ray = embed_on_ray(loaded, pd.DataFrame({"text": TEXTS}), options, RAY)
+    assert on_ray.shape == local.shape == (len(TEXTS), 32)
+    assert np.abs(on_ray - local).max() < 1e-5
+    assert np.abs(local - np.roll(local, 1, axis=0)).max() > 1e-3  # row order is tested
+
+
+def test_qa_span_embeddings_on_ray_equal_local(ray_runtime, models):
+    loaded = load_model(models["qa"])
+    context = "The Assembly met in New York in September. " * 3
+    examples = [QAExample(str(i), "t", context, f"Where did {w} happen?", ())
+                for i, w in enumerate(WORDS * 2)]
+    spans = [(21 + i % 3, 29 + i % 5) for i in range(len(examples))]
+    options = EmbeddingOptions(pooling="span", batch_size=3)
+    local = embed_qa(loaded, examples, spans, options, progress=False)
+    rows = pd.DataFrame({"question": [e.question for e in examples], "context": context,
+                         "pred_start": [s for s, _ in spans], "pred_end": [e for _, e in spans]})
+    on_ray = embed_on_ray(loaded, rows, options, RAY)
+    assert np.abs(on_ray - local).max() < 1e-5
+
+
+def test_analyze_with_ray_engine_caches_like_local(ray_runtime, models, tmp_path):
+    from textlens.latent.pipeline import AnalysisOptions, analyze
+
+    examples = tuple(TextExample(f"s{i}", t, i % 2) for i, t in enumerate(TEXTS))
+    data = Dataset("toy", "all", examples, tmp_path, ("negative", "positive"))
+    loaded = load_model(models["classification"])
+    options = AnalysisOptions(projection="pca", clustering="kmeans", chunk_size=16, report=False,
+                              embedding=EmbeddingOptions(batch_size=8), engine=RAY)
+    first = analyze(loaded, data, tmp_path / "run", options)
+    local = embed_texts(loaded, TEXTS, EmbeddingOptions(batch_size=8), progress=False)
+    assert np.abs(first.embeddings - local).max() < 1e-5
+    again = analyze(loaded, data, tmp_path / "run", options)  # resumed: nothing recomputed
+    assert "embeddings" not in again.info["cache_misses"]
+    assert np.array_equal(again.embeddings, first.embeddings)
