@@ -10,6 +10,9 @@ import pytest
 ray = pytest.importorskip("ray", reason="ray not installed: `pip install 'textlens[ray]'` runs "
                                         "the Ray engine tests")
 
+from textlens.corpus.engine import Document, LocalEngine, SentenceEngine  # noqa: E402
+from textlens.corpus.engine import EngineOptions as CorpusOptions  # noqa: E402
+from textlens.corpus.ray_engine import CrashOnce, RayEngine  # noqa: E402
 from textlens.data.types import Dataset, QAExample, TextExample  # noqa: E402
 from textlens.engines import EngineChoice  # noqa: E402
 from textlens.latent.embeddings import EmbeddingOptions, embed_qa, embed_texts  # noqa: E402
@@ -23,7 +26,8 @@ RAY = EngineChoice("ray")
 
 
 def _tiny_dir(root, task: str):
-    """A tiny random BERT saved to disk: Ray actors load models from directories."""
+    """A tiny random BERT saved to disk (Ray actors load models from directories); weights drawn
+    wide (initializer_range 0.5) so that its sentences get both labels with varied confidence."""
     import torch
     from transformers import BertConfig, BertForQuestionAnswering, BertForSequenceClassification
 
@@ -34,7 +38,7 @@ def _tiny_dir(root, task: str):
     config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2,
                         num_attention_heads=2, intermediate_size=64, num_labels=2,
                         id2label={0: "negative", 1: "positive"},
-                        label2id={"negative": 0, "positive": 1},
+                        label2id={"negative": 0, "positive": 1}, initializer_range=0.5,
                         architectures=["BertForQuestionAnswering" if task == "qa"
                                        else "BertForSequenceClassification"])
     model = (BertForQuestionAnswering if task == "qa" else BertForSequenceClassification)(config)
@@ -96,3 +100,48 @@ def test_analyze_with_ray_engine_caches_like_local(ray_runtime, models, tmp_path
     again = analyze(loaded, data, tmp_path / "run", options)  # resumed: nothing recomputed
     assert "embeddings" not in again.info["cache_misses"]
     assert np.array_equal(again.embeddings, first.embeddings)
+
+
+SPEECH = ("Mr. President, we welcome the agreement on climate. The war has brought famine and "
+          "despair to millions.\nWe thank the Secretary-General for his tireless work. Peace is "
+          "possible. Hunger, conflict and fear remain our gravest threats! ")
+DOCUMENTS = [Document(f"d{i}", SPEECH * (1 + i % 3) + f"Our nation number {i} stands ready.")
+             for i in range(9)] + [Document("blank", "   \n  ")]
+
+
+@pytest.fixture(scope="module")
+def corpus_model(models):
+    return load_model(models["classification"])
+
+
+def _assert_same_rows(got, expected):
+    assert [(r.doc_id, r.sentence_id, r.text, r.start, r.end, r.label, r.n_tokens)
+            for r in got] == [(r.doc_id, r.sentence_id, r.text, r.start, r.end, r.label, r.n_tokens)
+                              for r in expected]
+    np.testing.assert_allclose([r.probabilities for r in got], [r.probabilities for r in expected],
+                               atol=1e-5, rtol=0)
+
+
+def test_corpus_ray_engine_equals_local_engine(ray_runtime, corpus_model):
+    options = CorpusOptions(batch_size=16, neutral_band=(0.2, 0.8))
+    local = LocalEngine(corpus_model, options).predict(DOCUMENTS)
+    engine = RayEngine(corpus_model, options, RAY, documents_per_task=2)
+    assert isinstance(engine, SentenceEngine)
+    streamed = list(engine.stream(DOCUMENTS))
+    assert [d.doc_id for d in streamed] == [d.doc_id for d in DOCUMENTS]  # complete, in order
+    assert streamed[-1].rows == ()  # a blank document is handed over too, with no sentences
+    _assert_same_rows([r for d in streamed for r in d.rows], local)
+    assert {r.label for r in local} == {"negative", "neutral", "positive"}  # all labels met
+
+
+def test_actor_killed_mid_batch_is_retried_and_every_sentence_comes_once(ray_runtime, corpus_model,
+                                                                         tmp_path):
+    marker = tmp_path / "crashed"
+    options = CorpusOptions(batch_size=16)
+    engine = RayEngine(corpus_model, options, RAY, documents_per_task=2,
+                       crash_once=CrashOnce(str(marker), "d4"))
+    rows = engine.predict(DOCUMENTS)
+    assert marker.exists()  # an actor really died (os._exit) on the batch holding d4
+    keys = [(r.doc_id, r.sentence_id) for r in rows]
+    assert len(keys) == len(set(keys))
+    _assert_same_rows(rows, LocalEngine(corpus_model, options).predict(DOCUMENTS))

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textlens.errors import TextlensError
+
+if TYPE_CHECKING:
+    from textlens.models.loading import LoadedModel
 
 MIN_RAY = (2, 51)  # ActorPoolStrategy(size=...) replaces the `concurrency=` argument deprecated in 2.51
 INSTALL_HINT = "pip install 'textlens[ray]'"
@@ -86,6 +90,17 @@ def _quiet_ray_data() -> None:
     logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
+def model_directory(loaded: LoadedModel) -> str:
+    """Ray actors load the model themselves, so it must be a directory they can read."""
+    if not Path(loaded.source).is_dir():
+        raise EngineError(
+            f"The Ray engine loads the model in every actor from its directory, but "
+            f"'{loaded.source}' is not a directory on this machine.",
+            "pass --model as a model directory (`save_pretrained` / `textlens train` output) on "
+            "a file system every Ray node can read, or use --engine local.")
+    return str(Path(loaded.source).resolve())
+
+
 @dataclass(frozen=True)
 class ActorSizing:
     """The actor pool of one `map_batches`: how many actors and what each reserves."""
@@ -144,11 +159,11 @@ def _claim(value: float) -> float:
     return max(1e-4, math.floor(value * 1e4) / 1e4)
 
 
-def stream_batches(dataset: Any, total_rows: int, description: str,
-                   batch_format: str = "pandas") -> Iterator[Any]:
-    """The dataset's output batches as they complete (any order), under a progress bar counting
-    rows; an error raised by textlens in an actor (a bad model directory, say) reaches the user
-    as that error, not as a Ray traceback."""
+def stream_batches(dataset: Any, total: int, description: str, batch_format: str = "pandas",
+                   count: Callable[[Any], int] = len) -> Iterator[Any]:
+    """The dataset's output batches as they complete (any order), under a progress bar that
+    advances by `count(batch)` (rows by default) up to `total`. An error raised by textlens in
+    an actor (a bad model directory, say) reaches the user as that error, not a Ray traceback."""
     import ray
 
     from textlens.progress import progress_bar, progress_enabled
@@ -159,11 +174,10 @@ def stream_batches(dataset: Any, total_rows: int, description: str,
             yield from batches
             return
         with progress_bar() as bar:
-            task = bar.add_task(description, total=total_rows)
+            task = bar.add_task(description, total=total)
             for batch in batches:
                 yield batch
-                bar.advance(task, len(next(iter(batch.values()))) if isinstance(batch, dict)
-                            else len(batch))
+                bar.advance(task, count(batch))
     except ray.exceptions.RayTaskError as exc:
         cause = _textlens_cause(exc)
         if cause is not None:

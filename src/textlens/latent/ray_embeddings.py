@@ -11,14 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from textlens.engines import EngineChoice
-from textlens.engines.ray_runtime import EngineError, ray_session, size_actors, stream_batches
+from textlens.engines.ray_runtime import model_directory, ray_session, size_actors, stream_batches
 from textlens.latent.embeddings import EmbeddingOptions
 
 if TYPE_CHECKING:
@@ -58,17 +57,6 @@ class EmbedActor:
         return {ROW: batch[ROW].to_numpy(), "vector": vectors}
 
 
-def model_directory(loaded: LoadedModel) -> str:
-    """Ray actors load the model themselves, so it must be a directory they can read."""
-    if not Path(loaded.source).is_dir():
-        raise EngineError(
-            f"The Ray engine loads the model in every actor from its directory, but "
-            f"'{loaded.source}' is not a directory on this machine.",
-            "pass --model as a model directory (`save_pretrained` / `textlens train` output) on "
-            "a file system every Ray node can read, or use --engine local.")
-    return str(Path(loaded.source).resolve())
-
-
 def embed_on_ray(loaded: LoadedModel, rows: pd.DataFrame, options: EmbeddingOptions,
                  engine: EngineChoice | None = None) -> np.ndarray:
     """(len(rows), hidden) float32 embeddings; `rows` holds `text` (classification) or
@@ -97,7 +85,8 @@ def embed_on_ray(loaded: LoadedModel, rows: pd.DataFrame, options: EmbeddingOpti
                                    "threads": sizing.threads},
             **sizing.map_batches_args())
         seen = 0
-        for batch in stream_batches(dataset, len(table), "Embedding (Ray)", "numpy"):
+        for batch in stream_batches(dataset, len(table), "Embedding (Ray)", "numpy",
+                                    lambda batch: len(batch[ROW])):
             out[batch[ROW]] = batch["vector"]
             seen += len(batch[ROW])
     if seen != len(table):  # each block is one task: a retried task is returned once
