@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "textlens.cli.analyze",
     "textlens.cli.explain",
     "textlens.cli.faithfulness",
+    "textlens.cli.corpus",
 )
 
 app = typer.Typer(
