@@ -10,7 +10,7 @@ import pytest
 ray = pytest.importorskip("ray", reason="ray not installed: `pip install 'textlens[ray]'` runs "
                                         "the Ray engine tests")
 
-from textlens.corpus.engine import Document, LocalEngine, SentenceEngine  # noqa: E402
+from textlens.corpus.engine import Document, LocalEngine  # noqa: E402
 from textlens.corpus.engine import EngineOptions as CorpusOptions  # noqa: E402
 from textlens.corpus.ray_engine import CrashOnce, RayEngine  # noqa: E402
 from textlens.data.types import Dataset, QAExample, TextExample  # noqa: E402
@@ -122,26 +122,140 @@ def _assert_same_rows(got, expected):
                                atol=1e-5, rtol=0)
 
 
-def test_corpus_ray_engine_equals_local_engine(ray_runtime, corpus_model):
-    options = CorpusOptions(batch_size=16, neutral_band=(0.2, 0.8))
-    local = LocalEngine(corpus_model, options).predict(DOCUMENTS)
-    engine = RayEngine(corpus_model, options, RAY, documents_per_task=2)
-    assert isinstance(engine, SentenceEngine)
-    streamed = list(engine.stream(DOCUMENTS))
-    assert [d.doc_id for d in streamed] == [d.doc_id for d in DOCUMENTS]  # complete, in order
-    assert streamed[-1].rows == ()  # a blank document is handed over too, with no sentences
-    _assert_same_rows([r for d in streamed for r in d.rows], local)
-    assert {r.label for r in local} == {"negative", "neutral", "positive"}  # all labels met
-
-
 def test_actor_killed_mid_batch_is_retried_and_every_sentence_comes_once(ray_runtime, corpus_model,
                                                                          tmp_path):
     marker = tmp_path / "crashed"
     options = CorpusOptions(batch_size=16)
     engine = RayEngine(corpus_model, options, RAY, documents_per_task=2,
                        crash_once=CrashOnce(str(marker), "d4"))
-    rows = engine.predict(DOCUMENTS)
+    streamed = list(engine.stream(DOCUMENTS))
+    assert [d.doc_id for d in streamed] == [d.doc_id for d in DOCUMENTS]  # complete, in order
+    assert streamed[-1].rows == ()  # a blank document is handed over too, with no sentences
+    rows = [r for d in streamed for r in d.rows]
     assert marker.exists()  # an actor really died (os._exit) on the batch holding d4
     keys = [(r.doc_id, r.sentence_id) for r in rows]
     assert len(keys) == len(set(keys))
     _assert_same_rows(rows, LocalEngine(corpus_model, options).predict(DOCUMENTS))
+
+
+COUNTRIES, YEARS = ("USA", "FRA", "PRK"), (2016, 2017, 2018)
+PIPELINE = dict(documents_per_batch=2, n_boot=50, domain_check=False, report=False, export=())
+
+
+@pytest.fixture(scope="module")
+def speeches(tmp_path_factory):
+    """A UNGDC-shaped folder: 3 countries x 3 years, speeches of different lengths."""
+    root = tmp_path_factory.mktemp("ungdc")
+    for k, (country, year) in enumerate((c, y) for c in COUNTRIES for y in YEARS):
+        folder = root / f"Session {year - 1945} - {year}"
+        folder.mkdir(exist_ok=True)
+        (folder / f"{country}_{year - 1945}_{year}.txt").write_text(
+            SPEECH * (1 + k % 4) + f"{country} is ready in {year}.", encoding="utf-8")
+    return root
+
+
+def _options():
+    from textlens.corpus.pipeline import CorpusOptions
+    from textlens.corpus.sampling import SamplingOptions
+
+    return CorpusOptions(engine=CorpusOptions().engine.__class__(batch_size=16,
+                                                                 neutral_band=(0.2, 0.8)),
+                         sampling=SamplingOptions(size=0), **PIPELINE)
+
+
+def _tables(run_dir, names=("documents", "sentences", "groups")):
+    """Stored tables in insertion order (rowid): the order the engine committed them."""
+    import duckdb
+
+    con = duckdb.connect(str(run_dir / "textlens.duckdb"), read_only=True)
+    try:
+        return {name: con.execute(f'SELECT * FROM "{name}" ORDER BY rowid').fetchdf()
+                for name in names}
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory, models, speeches):
+    from textlens.corpus.pipeline import run
+
+    out = tmp_path_factory.mktemp("local")
+    run(load_model(models["classification"]), speeches, out, _options(), progress=False)
+    return _tables(out)
+
+
+def _assert_same_tables(got, expected):
+    sentences, want = got["sentences"], expected["sentences"]
+    probability = [c for c in want if c.startswith("p_")]
+    exact = [c for c in want if c not in probability and c != "confidence"]
+    pd.testing.assert_frame_equal(sentences[exact], want[exact])  # labels, order, offsets, texts
+    np.testing.assert_allclose(sentences[probability + ["confidence"]],
+                               want[probability + ["confidence"]], atol=1e-5, rtol=0)
+    pd.testing.assert_frame_equal(got["documents"], expected["documents"])
+    pd.testing.assert_frame_equal(got["groups"], expected["groups"])  # identical aggregates
+
+
+def test_corpus_run_on_ray_writes_the_local_tables(ray_runtime, models, speeches, local_run,
+                                                   tmp_path):
+    from textlens.corpus.pipeline import run
+    from textlens.corpus.ray_engine import RayEngine
+
+    loaded = load_model(models["classification"])
+    options = _options()
+    result = run(loaded, speeches, tmp_path, options, engine=RayEngine(loaded, options.engine, RAY),
+                 progress=False)
+    assert result.n_documents == len(COUNTRIES) * len(YEARS)
+    assert set(local_run["sentences"]["label"]) == {"negative", "neutral", "positive"}
+    _assert_same_tables(_tables(tmp_path), local_run)
+
+
+KILLED_RUN = """
+import os, sys
+from textlens.corpus.pipeline import run
+from textlens.corpus.ray_engine import RayEngine
+from textlens.engines import EngineChoice
+from textlens.models.loading import load_model
+sys.path.insert(0, {tests!r})
+from test_ray_engines import _options
+loaded, options = load_model({model!r}), _options()
+engine = RayEngine(loaded, options.engine, EngineChoice("ray", {address!r}), documents_per_task=1)
+kill = lambda batch: os.kill(os.getpid(), 9) if batch == 2 else None
+run(loaded, {data!r}, {out!r}, options, engine=engine, on_batch=kill, progress=False)
+"""
+
+
+def test_corpus_run_killed_on_ray_resumes_without_reading_done_documents(
+        ray_runtime, models, speeches, local_run, tmp_path):
+    """A driver joined to the runtime (--ray-address) is SIGKILLed after its second commit; the
+    rerun reads only the documents not yet in the store, and the tables end up as a local run's."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from textlens.corpus.pipeline import run
+    from textlens.corpus.ray_engine import RayEngine
+
+    code = KILLED_RUN.format(tests=str(Path(__file__).parent), model=str(models["classification"]),
+                             address=ray.get_runtime_context().gcs_address, data=str(speeches),
+                             out=str(tmp_path))
+    killed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    committed = set(_tables(tmp_path, ["documents"])["documents"]["doc_id"])
+    assert len(committed) == 4  # two batches of two documents
+
+    asked: list[str] = []
+
+    class Recording(RayEngine):
+        def predict_batches(self, corpus, batches):
+            asked.extend(info.doc_id for batch in batches for info in batch)
+            yield from super().predict_batches(corpus, batches)
+
+    loaded = load_model(models["classification"])
+    options = _options()
+    result = run(loaded, speeches, tmp_path, options, engine=Recording(loaded, options.engine, RAY),
+                 progress=False)
+    assert result.resumed_documents == 4
+    assert asked and not committed & set(asked)  # done documents were not read again
+    assert len(asked) == len(COUNTRIES) * len(YEARS) - 4
+    _assert_same_tables(_tables(tmp_path), local_run)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from textlens.corpus.engine import Document, EngineOptions, SentenceRow, predict_documents
+from textlens.corpus.ingest import Corpus, DocumentInfo
 from textlens.engines import EngineChoice
 from textlens.engines.ray_runtime import model_directory, ray_session, size_actors, stream_batches
 from textlens.errors import InputError
@@ -51,7 +52,7 @@ class SentenceActor:
     """Ray Data callable class: loads the model once per actor, classifies a block of documents."""
 
     def __init__(self, source: str, options: dict, device: str, threads: int,
-                 crash_once: CrashOnce | None = None) -> None:
+                 root: str | None = None, crash_once: CrashOnce | None = None) -> None:
         import torch
 
         from textlens.models.loading import load_model
@@ -62,13 +63,16 @@ class SentenceActor:
                    if options.get("neutral_band") else None}
         self.options = EngineOptions(**options)
         self.crash_once = crash_once
+        self.corpus = Corpus("ray", Path(root or "."), (), (), ())  # reads like the local run
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
         hook = self.crash_once
         if hook and hook.doc_id in set(batch["doc_id"]) and not Path(hook.marker).exists():
             Path(hook.marker).touch()
             os._exit(1)
-        documents = [Document(d, t) for d, t in zip(batch["doc_id"], batch["text"], strict=True)]
+        documents = [Document(d, t) if isinstance(t, str) else
+                     self.corpus.read(DocumentInfo(d, p, {}, 0))  # read here, in the worker
+                     for d, p, t in zip(batch["doc_id"], batch["path"], batch["text"], strict=True)]
         rows = predict_documents(self.loaded, documents, self.options)
         counts: dict[str, int] = {}
         for row in rows:
@@ -108,18 +112,37 @@ class RayEngine:
 
     def stream(self, documents: Sequence[Document]) -> Iterator[DocumentRows]:
         """Each document's rows once all of them are in, in document order."""
+        table = pd.DataFrame({"doc_id": [d.doc_id for d in documents], "path": "",
+                              "text": [d.text for d in documents]})
+        yield from self._run(table, None)
+
+    def predict_batches(self, corpus: Corpus, batches: Sequence[Sequence[DocumentInfo]]
+                        ) -> Iterator[tuple[Sequence[DocumentInfo], list[SentenceRow]]]:
+        """The corpus pipeline's path: one Ray job over every batch's documents, each batch
+        handed back with its rows as soon as all its documents are complete, in batch order.
+        A folder's documents are read by the actors (from `corpus.root`, which every node must
+        see); a table's texts travel with the dataset."""
+        infos = [info for batch in batches for info in batch]
+        texts = [corpus.texts[i.doc_id] if corpus.texts is not None else None for i in infos]
+        table = pd.DataFrame({"doc_id": [i.doc_id for i in infos],
+                              "path": [i.path for i in infos], "text": texts})
+        done = self._run(table, str(corpus.root.resolve()))
+        for batch in batches:
+            rows = [row for _ in batch for row in next(done).rows]
+            yield batch, rows
+
+    def _run(self, table: pd.DataFrame, root: str | None) -> Iterator[DocumentRows]:
         import ray.data
 
         self.options.check()
-        ids = [d.doc_id for d in documents]
+        ids = list(table["doc_id"])
         if len(set(ids)) != len(ids):
             raise InputError("Two documents share a doc_id; rows could not be told apart.",
                              "give every document a unique doc_id.")
-        if not documents:
+        if not ids:
             return
         source = model_directory(self.loaded)
-        table = pd.DataFrame({"position": range(len(documents)), "doc_id": ids,
-                              "text": [d.text for d in documents]})
+        table = table.assign(position=range(len(table)))
         per_task = max(1, self.documents_per_task)
         blocks = [table.iloc[i:i + per_task] for i in range(0, len(table), per_task)]
         with ray_session(self.choice.ray_address) as cluster:
@@ -128,9 +151,9 @@ class RayEngine:
                 SentenceActor, batch_size=None, batch_format="pandas",
                 fn_constructor_kwargs={"source": source, "options": asdict(self.options),
                                        "device": sizing.device, "threads": sizing.threads,
-                                       "crash_once": self.crash_once},
+                                       "root": root, "crash_once": self.crash_once},
                 **sizing.map_batches_args())
-            batches = stream_batches(dataset, len(documents), "Classifying (Ray)",
+            batches = stream_batches(dataset, len(ids), "Classifying (Ray)",
                                      count=lambda batch: batch["position"].nunique())
             yield from _in_order(batches, ids)
 
