@@ -130,6 +130,8 @@ class RayEngine:
         for batch in batches:
             rows = [row for _ in batch for row in next(done).rows]
             yield batch, rows
+        for _ in done:  # let the Ray job finish and the runtime close before returning
+            raise RuntimeError("Ray returned more documents than were sent")
 
     def _run(self, table: pd.DataFrame, root: str | None) -> Iterator[DocumentRows]:
         import ray.data

@@ -168,7 +168,7 @@ def stream_batches(dataset: Any, total: int, description: str, batch_format: str
 
     from textlens.progress import progress_bar, progress_enabled
 
-    batches = dataset.iter_batches(batch_size=None, batch_format=batch_format)
+    batches = iter(dataset.iter_batches(batch_size=None, batch_format=batch_format))
     try:
         if not progress_enabled():
             yield from batches
@@ -183,6 +183,10 @@ def stream_batches(dataset: Any, total: int, description: str, batch_format: str
         if cause is not None:
             raise cause from None
         raise
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:  # end the Ray Data job while the runtime is up (early exit too)
+            close()
 
 
 def _textlens_cause(exc: BaseException) -> TextlensError | None:
