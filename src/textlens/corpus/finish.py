@@ -32,7 +32,9 @@ def finish(con, run_dir: Path, corpus: Corpus, loaded, group_by: Sequence[str],
     selected = [d.doc_id for d in corpus.documents]
     documents = read_table(con, "SELECT * FROM documents").set_index("doc_id", drop=False)
     documents = documents.loc[selected].reset_index(drop=True)
-    sentences = read_table(con, "SELECT * FROM sentences ORDER BY doc_id, sentence_id")
+    # Everything but the text: memory grows by ~60 bytes a sentence, not by the corpus's text.
+    sentences = read_table(con, "SELECT * EXCLUDE (text) FROM sentences "
+                                "ORDER BY doc_id, sentence_id")
     groups = aggregate_groups(documents, sentences, by, options.n_boot, options.seed)
     stored = _info(con)
 
@@ -45,6 +47,7 @@ def finish(con, run_dir: Path, corpus: Corpus, loaded, group_by: Sequence[str],
                          [sign_of[n] for n in loaded.label_names], options.sampling)
         sample = draw_sample(with_groups, stratum, options.sampling, options.seed, by) \
             if options.sampling.size else with_groups.head(0).assign(stratum=[])
+        sample = sample.assign(text=_texts(con, sample))
         explanations = explain_sample(loaded, sample, sign_of, progress)
     words = top_words(explanations, documents, by, options.sampling.top_words)
 
@@ -96,7 +99,7 @@ def _domain(con, stored: dict[str, Any], key: str, loaded, sentences: pd.DataFra
     ref_texts = [train[int(i)].text for i in
                  np.sort(rng.choice(len(train), min(n, len(train)), replace=False))]
     corpus_rows = np.sort(rng.choice(len(sentences), min(n, len(sentences)), replace=False))
-    corpus_texts = list(sentences["text"].iloc[corpus_rows])
+    corpus_texts = _texts(con, sentences.iloc[corpus_rows])
     check = check_domain(loaded, corpus_texts, ref_texts, "/".join(reference), seed=options.seed,
                          progress=progress)
     confidence = np.concatenate([check.reference_confidence,
@@ -107,6 +110,20 @@ def _domain(con, stored: dict[str, Any], key: str, loaded, sentences: pd.DataFra
             "classifier_balanced_accuracy": check.classifier_balanced_accuracy,
             "far": check.far, "message": check.message}
     return {"info": info, "points": points}
+
+
+def _texts(con, rows: pd.DataFrame) -> list[str]:
+    """The stored texts of `rows` (doc_id, sentence_id), in their order."""
+    if rows.empty:
+        return []
+    keys = rows[["doc_id", "sentence_id"]].reset_index(drop=True).reset_index()
+    con.register("wanted_view", keys)
+    try:
+        found = con.execute("SELECT w.index, s.text FROM wanted_view w JOIN sentences s "
+                            "USING (doc_id, sentence_id) ORDER BY w.index").fetchall()
+    finally:
+        con.unregister("wanted_view")
+    return [text for _, text in found]
 
 
 def _export(run_dir: Path, groups: pd.DataFrame, formats: Sequence[str]) -> tuple[Path, ...]:

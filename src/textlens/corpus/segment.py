@@ -1,12 +1,16 @@
 """Speech text to sentences: clean, split into paragraphs, then into sentences, keeping offsets.
 
 Cleaning (measured on the 974 UNGDC speeches, 2016-2020):
-- a line holding only a page or paragraph number (`12`, `- 3 -`, `Page 4`) is dropped;
-- a line break inside a sentence (the line ends without . ! ? : and the next non-blank line
-  starts in lower case: 467 of 26,322 line breaks) is a space; after a hyphen it is removed and
-  the hyphen kept (all 8 such hyphens in the corpus join compounds: `Secretary-` / `General`);
+- a line holding only a page or paragraph number (`12`, `- 3 -`, `Page 4`, `6/62`) is dropped,
+  and so are UN document headers left in the text (`17-29389 3/27`);
+- a line break inside a sentence is a space: the line ends without . ! ? : and the next text
+  starts in lower case, with a digit, `$` or an opening quote (467 of 26,322 breaks start in
+  lower case), or the line ends on a word no sentence ends on (`and`, `the`, `a`: 482 breaks
+  after a lower-case letter before a capital are about half headings, half such joins);
+  after a hyphen the break is removed and the hyphen kept (all 8 such hyphens in the corpus
+  join compounds: `Secretary-` / `General`);
 - every other line break ends a paragraph, and so a sentence: salutations such as
-  `Mr. President,` (522 lines) stand on their own line without a full stop;
+  `Mr. President,` (522 lines) and headings stand on their own line without a full stop;
 - runs of whitespace become one space.
 Sentence texts are the cleaned text; `start`/`end` index the *original* document, so that
 `original[start:end]` is the sentence before cleaning.
@@ -25,15 +29,20 @@ from textlens.corpus.sentences import Sentence, split_sentences
 from textlens.errors import InputError
 
 SEGMENTERS = ("rules", "pysbd")
-_NUMBER_LINE = re.compile(r"^[ \t]*(?:[-–—(]?[ \t]*\d{1,4}[ \t]*[-–—).]?|page[ \t]+\d{1,4})[ \t]*$",
-                          re.IGNORECASE | re.MULTILINE)
-# A line break (with any blank lines between) where the sentence goes on: the line before ends
-# in a letter, digit, comma, semicolon or hyphen and the next text starts in lower case.
+# A line that is only a page or paragraph number ("12", "- 3 -", "Page 4", "6/62").
+_NUMBER_LINE = re.compile(r"^[ \t]*(?:[-–—(]?[ \t]*\d{1,4}[ \t]*[-–—).]?|page[ \t]+\d{1,4}|"
+                          r"\d{1,3}/\d{1,3})[ \t]*$", re.IGNORECASE | re.MULTILINE)
+# UN document headers left inside the text: "17-29389 3/27" or "3/27 17-29389" (symbol, page).
+_UN_HEADER = re.compile(r"(?:\b\d{2}-\d{5}[ \t]+\d{1,3}/\d{1,3}|\b\d{1,3}/\d{1,3}[ \t]+\d{2}-\d{5})"
+                        r"\b[ \t]*")
 _DROP = "\x00"
-_HYPHEN_BREAK = re.compile(r"(?<=\w-)[ \t\x00]*(?:\r?\n[ \t\x00]*)+(?=\w)")
-_SOFT_BREAK = re.compile(r"(?<=[\w,;-])[ \t\x00]*(?:\r?\n[ \t\x00]*)+(?=[a-z])")
-_HARD_BREAK = re.compile(r"[ \t\x00]*(?:\r?\n[ \t\x00]*)+")
+_BREAK = re.compile(r"[ \t\x00]*(?:\r?\n[ \t\x00]*)+")
 _SPACES = re.compile(r"[ \t\u00a0\u2009\u202f\f\v][ \t\u00a0\u2009\u202f\f\v\x00]*")
+# Words a sentence cannot end on: a line ending on one goes on in the next line, whatever
+# that line starts with ("the UN COVID-19 Response and" / "Recovery Fund").
+_GOES_ON = frozenset(re.findall(r"\w+", """the a an and or of to in for with by on at from that
+    which as our their its is are was were be has have this these those we my his her into between
+    among than not nor but whose who"""))
 
 
 @dataclass(frozen=True)
@@ -52,14 +61,34 @@ class CleanText:
 def clean(original: str) -> CleanText:
     """Clean a document, keeping a map from each kept character to its original offset."""
     masked = _NUMBER_LINE.sub(lambda m: _DROP * len(m.group(0)), original)
-    for pattern, replace in ((_HYPHEN_BREAK, ""), (_SOFT_BREAK, " "), (_HARD_BREAK, "\n"),
-                             (_SPACES, " ")):
-        masked = pattern.sub(lambda m, r=replace: r + _DROP * (len(m.group(0)) - len(r)), masked)
+    masked = _UN_HEADER.sub(lambda m: _DROP * len(m.group(0)), masked)
+    masked = _BREAK.sub(lambda m: _line_break(masked, m), masked)
+    masked = _SPACES.sub(lambda m: " " + _DROP * (len(m.group(0)) - 1), masked)
     # `masked` has the original's length; _DROP marks a dropped character.
     codes = np.frombuffer(masked.encode("utf-32-le"), dtype=np.uint32)
     keep = codes != ord(_DROP)
     text = codes[keep].tobytes().decode("utf-32-le")
     return CleanText(text, np.flatnonzero(keep))
+
+
+def _line_break(masked: str, match: re.Match[str]) -> str:
+    """A run of line breaks (same length, _DROP-padded): removed after a hyphen joining a word,
+    a space inside a sentence, else a paragraph break."""
+    before = masked[max(0, match.start() - 40):match.start()].replace(_DROP, "").rstrip()
+    after = masked[match.end():match.end() + 1]
+    size = len(match.group(0))
+    if not before or not after:
+        return "\n" + _DROP * (size - 1)
+    if re.search(r"\w-$", before) and after.isalnum():
+        return _DROP * size
+    last_word = re.search(r"(\w+)\W*$", before)
+    ends_open = before[-1].isalnum() or before[-1] in ",;"
+    goes_on = ends_open and (after.islower() or after.isdigit() or after in "$“\"(["
+                             ) and before[-1] != ","
+    if goes_on or (before[-1].isalpha() and last_word and last_word.group(1) in _GOES_ON) \
+            or (before[-1] in ",;" and after.islower()):
+        return " " + _DROP * (size - 1)
+    return "\n" + _DROP * (size - 1)
 
 
 def _rules(paragraph: str) -> list[tuple[int, int]]:
