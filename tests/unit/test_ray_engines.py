@@ -23,6 +23,7 @@ from textlens.models.loading import load_model  # noqa: E402
 WORDS = ["the debate", "was long", "and fair", "not good at all", "peace", "war and famine"]
 TEXTS = [f"sentence {i}: " + " ".join(WORDS[: 1 + i % len(WORDS)]) for i in range(37)]
 RAY = EngineChoice("ray")
+ONE_ACTOR = EngineChoice("ray", workers=1)  # where spreading is not what a test is about
 
 
 def _tiny_dir(root, task: str):
@@ -82,7 +83,7 @@ def test_qa_span_embeddings_on_ray_equal_local(ray_runtime, models):
     local = embed_qa(loaded, examples, spans, options, progress=False)
     rows = pd.DataFrame({"question": [e.question for e in examples], "context": context,
                          "pred_start": [s for s, _ in spans], "pred_end": [e for _, e in spans]})
-    on_ray = embed_on_ray(loaded, rows, options, RAY)
+    on_ray = embed_on_ray(loaded, rows, options, ONE_ACTOR)
     assert np.abs(on_ray - local).max() < 1e-5
 
 
@@ -93,7 +94,7 @@ def test_analyze_with_ray_engine_caches_like_local(ray_runtime, models, tmp_path
     data = Dataset("toy", "all", examples, tmp_path, ("negative", "positive"))
     loaded = load_model(models["classification"])
     options = AnalysisOptions(projection="pca", clustering="kmeans", chunk_size=16, report=False,
-                              embedding=EmbeddingOptions(batch_size=8), engine=RAY)
+                              embedding=EmbeddingOptions(batch_size=8), engine=ONE_ACTOR)
     first = analyze(loaded, data, tmp_path / "run", options)
     local = embed_texts(loaded, TEXTS, EmbeddingOptions(batch_size=8), progress=False)
     assert np.abs(first.embeddings - local).max() < 1e-5
