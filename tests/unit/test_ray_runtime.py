@@ -53,6 +53,25 @@ def test_bad_engine_choices_are_refused(args, message):
     assert info.value.fix
 
 
+def test_address_where_nothing_listens_is_refused_at_once():
+    import socket
+
+    from textlens.engines.ray_runtime import check_address
+
+    with socket.socket() as probe:  # a port that was free a moment ago
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}", "no-port"):
+        with pytest.raises(EngineError, match="No Ray cluster answers") as info:
+            check_address(address, timeout_s=2)
+        assert "--ray-address" in info.value.fix
+    check_address("auto")  # left to Ray, which fails fast without a cluster
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        check_address(f"127.0.0.1:{server.getsockname()[1]}")
+
+
 def test_zero_workers_refused_before_ray_is_touched(no_ray):
     with pytest.raises(InputError, match="--workers must be 1 or more"):
         EngineChoice("ray", None, 0)

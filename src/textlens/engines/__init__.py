@@ -22,7 +22,8 @@ class EngineChoice:
     the actor-pool size (None: one actor per GPU, else one single-threaded actor per CPU).
 
     Checked when made, before any work: an unknown engine, a worker count below 1, Ray options
-    with the local engine, or `ray` without Ray installed are refused with the fix.
+    with the local engine, `ray` without Ray installed, or an address where no cluster answers
+    are refused with the fix.
     """
 
     engine: Engine = "local"
@@ -40,9 +41,10 @@ class EngineChoice:
             raise InputError("--ray-address and --workers apply to the Ray engine only.",
                              "add --engine ray, or leave them out.")
         if self.engine == "ray":
-            from textlens.engines.ray_runtime import require_ray
+            from textlens.engines.ray_runtime import check_address, require_ray
 
             require_ray()
+            check_address(self.ray_address)
 
     @property
     def on_ray(self) -> bool:

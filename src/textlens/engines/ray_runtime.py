@@ -46,6 +46,26 @@ def require_ray() -> ModuleType:
     return ray
 
 
+def check_address(address: str | None, timeout_s: float = 5.0) -> None:
+    """Refuse an address nothing listens on, at once: Ray itself retries it without end.
+    `auto` and None need no check (Ray fails fast when no cluster runs on this machine)."""
+    if address in (None, "", "auto", "local"):
+        return
+    import socket
+
+    target = address.removeprefix("ray://").rsplit("/", 1)[0]
+    host, _, port = target.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout_s):
+            pass
+    except (OSError, ValueError) as exc:
+        raise EngineError(
+            f"No Ray cluster answers at '{address}' ({exc}).",
+            "check the head's address and port (`ray status` on the head prints it; 6379 for "
+            "`ray start --head`, 10001 for ray://), use `auto` on a cluster node, or leave out "
+            "--ray-address to start a local Ray runtime.") from exc
+
+
 @dataclass(frozen=True)
 class Cluster:
     """What the runtime offers: logical CPUs and GPUs over all its nodes."""
@@ -88,6 +108,7 @@ def _quiet_ray_data() -> None:
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # textlens draws its own bar over the results
     logging.getLogger("ray.data").setLevel(logging.WARNING)
+    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # "bars disabled"
 
 
 def model_directory(loaded: LoadedModel) -> str:
