@@ -127,9 +127,10 @@ def _words(report: CorpusReport) -> str:
             ranked = members[members["direction"] == direction].sort_values("rank")
             cells.append(", ".join(f"{esc(w)} ({a:+.2f}, {c}x)" for w, a, c in
                                    ranked[["word", "attribution", "count"]].itertuples(index=False)))
-        rows.append(f"<tr><td>{esc(' '.join(map(str, key)))}</td><td>{cells[0]}</td>"
+        name = "all" if all(str(k) == "*" for k in key) else " ".join(map(str, key))
+        rows.append(f"<tr><td>{esc(name)}</td><td>{cells[0]}</td>"
                     f"<td>{cells[1]}</td></tr>")
-    return ("<table><tr><th>group (* = all)</th><th>towards positive (summed attribution, "
+    return ("<table><tr><th>group</th><th>towards positive (summed attribution, "
             "occurrences)</th><th>towards negative</th></tr>" + "".join(rows) + "</table>")
 
 
