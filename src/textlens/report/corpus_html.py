@@ -140,7 +140,8 @@ def render(report: CorpusReport) -> str:
                       for k, v in report.summary.items())
     domain = ""
     if report.domain_message:
-        cls = "warn" if report.domain_far else "ok"
+        checked = not report.domain_message.startswith("No domain check")
+        cls = "warn" if report.domain_far else "ok" if checked else "muted"
         domain = f"<p class='{cls}'>{esc(report.domain_message)}</p>"
     else:
         domain = ("<p class='muted'>No domain check: the model's training data is not known "
