@@ -171,3 +171,22 @@ def test_bad_input_is_one_error_exit_2_and_nothing_in_run(case, model_dir, tiny_
     assert isinstance(result.exception, TextlensError), result.exception
     assert result.exception.fix  # names the fix as well as the problem
     assert not out.exists()
+
+
+def test_a_rerun_with_other_settings_is_refused_and_overwrite_starts_afresh(tiny_classifier,
+                                                                             tmp_path):
+    from dataclasses import replace
+
+    from textlens.errors import DataError
+
+    root = make_corpus(tmp_path / "ungdc")
+    quick = replace(FAST, sampling=SamplingOptions(size=0), domain_check=False, report=False)
+    first = run(tiny_classifier, root, tmp_path / "run", quick, progress=False)
+    again = run(tiny_classifier, root, tmp_path / "run", quick, progress=False)
+    assert again.resumed_documents == first.n_documents and again.n_sentences == first.n_sentences
+    other = replace(quick, where="country = 'USA'")
+    with pytest.raises(DataError, match="other settings"):
+        run(tiny_classifier, root, tmp_path / "run", other, progress=False)
+    fresh = run(tiny_classifier, root, tmp_path / "run", replace(other, overwrite=True),
+                progress=False)
+    assert fresh.n_documents == 2 and fresh.resumed_documents == 0

@@ -127,9 +127,10 @@ def _words(report: CorpusReport) -> str:
             ranked = members[members["direction"] == direction].sort_values("rank")
             cells.append(", ".join(f"{esc(w)} ({a:+.2f}, {c}x)" for w, a, c in
                                    ranked[["word", "attribution", "count"]].itertuples(index=False)))
-        rows.append(f"<tr><td>{esc(' '.join(map(str, key)))}</td><td>{cells[0]}</td>"
+        name = "all" if all(str(k) == "*" for k in key) else " ".join(map(str, key))
+        rows.append(f"<tr><td>{esc(name)}</td><td>{cells[0]}</td>"
                     f"<td>{cells[1]}</td></tr>")
-    return ("<table><tr><th>group (* = all)</th><th>towards positive (summed attribution, "
+    return ("<table><tr><th>group</th><th>towards positive (summed attribution, "
             "occurrences)</th><th>towards negative</th></tr>" + "".join(rows) + "</table>")
 
 
@@ -139,7 +140,8 @@ def render(report: CorpusReport) -> str:
                       for k, v in report.summary.items())
     domain = ""
     if report.domain_message:
-        cls = "warn" if report.domain_far else "ok"
+        checked = not report.domain_message.startswith("No domain check")
+        cls = "warn" if report.domain_far else "ok" if checked else "muted"
         domain = f"<p class='{cls}'>{esc(report.domain_message)}</p>"
     else:
         domain = ("<p class='muted'>No domain check: the model's training data is not known "

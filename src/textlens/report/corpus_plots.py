@@ -98,6 +98,8 @@ def facet_html(groups: pd.DataFrame, group_by: Sequence[str], value: str = "net_
                  facet_col_wrap=min(3, max(1, n_facets)), hover_name="hover",
                  hover_data={"x": False, "value": False, "sign": False, "facet": False},
                  color_discrete_map={"positive": POSITIVE, "negative": NEGATIVE},
+                 # one trace per sign: without this a panel's bars follow trace order, not x
+                 category_orders={"x": list(dict.fromkeys(data["x"]))},
                  title=html.escape(title), labels={"value": value.replace("_", " "), "x": ""})
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
     fig.update_xaxes(type="category", matches=None)
