@@ -1,7 +1,7 @@
 """Local engine vs Ray engine (a local Ray runtime) on the shared UNGDC speeches; writes
 bench/results/ray_engine.json.
 
-    python bench/ray_engine.py [--countries 20 | --all] [--rounds 2] [--embeddings 872]
+    python bench/ray_engine.py [--countries 20 | --all] [--rounds 2] [--embeddings 872] [--name N]
 
 1. `textlens corpus` (every sentence classified and committed to the run store; explanations,
    domain check, report and exports off, so the timing is the engine's) with the local engine
@@ -132,6 +132,7 @@ def main() -> None:
     parser.add_argument("--all", action="store_true", help="the whole 2016-2020 corpus")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--embeddings", type=int, default=872)
+    parser.add_argument("--name", default="ray_engine", help="results file bench/results/NAME.json")
     args = parser.parse_args()
     os.environ.setdefault("TEXTLENS_PROGRESS", "0")
     if not (MODEL / "training.json").exists():
@@ -165,7 +166,7 @@ def main() -> None:
         "embeddings": embeddings(args.embeddings) if args.embeddings else None,
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "ray_engine.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: result[k] for k in ("median_wall_s", "median_sentences_per_s",
                                              "ray_overhead_pct")}, indent=2))
 
