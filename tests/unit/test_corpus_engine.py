@@ -55,6 +55,21 @@ def test_long_sentence_is_truncated_and_flagged(tiny_classifier):
     assert row.truncated and row.n_tokens > 16
 
 
+def test_token_batches_respect_both_caps_and_cover_every_sentence():
+    import random
+
+    from textlens.corpus.engine import token_batches
+
+    lengths = [random.Random(i).randint(3, 160) for i in range(500)]
+    batches = token_batches(lengths, 128, 8192)
+    assert sorted(i for b in batches for i in b) == list(range(500))
+    for batch in batches:
+        assert len(batch) <= 128
+        assert len(batch) == 1 or len(batch) * max(lengths[i] for i in batch) <= 8192
+    flat = [lengths[i] for b in batches for i in b]
+    assert flat == sorted(flat, reverse=True)  # longest first, so padding stays small
+
+
 def test_neutral_band_on_p_positive():
     probs = np.array([[0.9, 0.1], [0.45, 0.55], [0.61, 0.39], [0.2, 0.8]])
     assert assign_labels(probs, ("negative", "positive"), (0.4, 0.6)) == [
