@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -51,7 +51,7 @@ class DocumentRows:
 class SentenceActor:
     """Ray Data callable class: loads the model once per actor, classifies a block of documents."""
 
-    def __init__(self, source: str, options: dict, device: str, threads: int,
+    def __init__(self, source: str, options: EngineOptions, device: str, threads: int,
                  root: str | None = None, crash_once: CrashOnce | None = None) -> None:
         import torch
 
@@ -59,9 +59,7 @@ class SentenceActor:
 
         torch.set_num_threads(threads)
         self.loaded = load_model(source, task="classification", device=device)
-        options = {**options, "neutral_band": tuple(options["neutral_band"])
-                   if options.get("neutral_band") else None}
-        self.options = EngineOptions(**options)
+        self.options = options  # the frozen options travel pickled, every field as given
         self.crash_once = crash_once
         self.corpus = Corpus("ray", Path(root or "."), (), (), ())  # reads like the local run
 
@@ -151,7 +149,7 @@ class RayEngine:
             sizing = size_actors(cluster, self.choice.workers)
             dataset = ray.data.from_pandas(blocks).map_batches(
                 SentenceActor, batch_size=None, batch_format="pandas",
-                fn_constructor_kwargs={"source": source, "options": asdict(self.options),
+                fn_constructor_kwargs={"source": source, "options": self.options,
                                        "device": sizing.device, "threads": sizing.threads,
                                        "root": root, "crash_once": self.crash_once},
                 **sizing.map_batches_args())
