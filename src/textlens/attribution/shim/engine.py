@@ -30,7 +30,7 @@ from textlens.attribution.aggregate import char_scores, word_scores
 from textlens.attribution.encoding import Encoded, encode
 from textlens.attribution.explanation import Explanation
 from textlens.attribution.registry import Job, get_method
-from textlens.attribution.runner import Runner
+from textlens.attribution.runner import Runner, frozen
 from textlens.attribution.targets import classification_targets
 from textlens.models.loading import LoadedModel
 
@@ -111,6 +111,9 @@ class _EngineView(torch.nn.Module):
         self.takes_types = takes_types
         self.table = table
         self.words = words
+        # A new Module is in training mode, and the engine restores the mode it found after
+        # each pass: start in the model's own mode, or the model is left with dropout on.
+        self.train(model.training)
 
     def get_input_embeddings(self) -> torch.nn.Module:
         return self.table if self.table is not None else self.inner.get_input_embeddings()
@@ -138,7 +141,16 @@ def attribute(model: Any, tokenizer: Any, texts: Sequence[str], index: int | Non
     """Explain `texts` ((text,) or (text1, text2)) for class `index` (None: the predicted class).
 
     `internal_batch_size` caps the path points per model pass (as in Captum); `flip_sign`
-    negates the scores of a single-logit model (explaining 1 - sigmoid), as upstream does."""
+    negates the scores of a single-logit model (explaining 1 - sigmoid), as upstream does.
+    The model runs in eval mode with frozen weights; its own mode and flags are restored."""
+    with frozen(model):
+        return _attribute(model, tokenizer, texts, index, label_names, embedding, n_steps,
+                          internal_batch_size, flip_sign)
+
+
+def _attribute(model: Any, tokenizer: Any, texts: Sequence[str], index: int | None,
+               label_names: Sequence[str], embedding: Embedding, n_steps: int | None,
+               internal_batch_size: int | None, flip_sign: bool) -> Attributions:
     single = int(model.config.num_labels) == 1
     takes_types = accepts(model, "token_type_ids")
     names = ("1 - sigmoid", *label_names[:1]) if single else tuple(label_names)
