@@ -9,7 +9,7 @@ pieces (`encode`, `Runner`, `Job`, the registry's "ig"), not by changing the eng
 * text pairs (cross-encoders): encoded as the engine encodes a QA pair, shown as one text;
 * single-logit models (cross-encoders): read as the two logits [0, z], whose class-1 probability
   is sigmoid(z), the score transformers-interpret explains for them;
-* models whose forward takes no `token_type_ids` (DistilBERT);
+* token types passed only to a model whose forward names them (not DistilBERT's);
 * position-embedding attributions (`embedding_type=1`): IG over the position embeddings from
   "every token at position 0" (transformers-interpret's baseline) to the real positions, word
   embeddings held at the input's, as Captum's LayerIntegratedGradients does.

@@ -225,7 +225,8 @@ class SequenceClassificationExplainer:
 
         body = self.attributions.explanation.to_html(fragment=True)
         if true_class is not None:
-            body = f"<p>true label: {escape(str(true_class))}</p>{body}"
+            body = ('<p style="font-family:system-ui,sans-serif">true label: '
+                    f"{escape(str(true_class))}</p>{body}")
         page = HtmlPage('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
                         f"<title>{escape(type(self).__name__)}</title></head><body>{body}"
                         "</body></html>\n")
