@@ -499,9 +499,11 @@ def test_position_attributions_start_from_position_zero(bert, tokenizer):
 def test_model_mode_and_weights_left_as_found(distilbert, tokenizer):
     explainer = SequenceClassificationExplainer(distilbert, tokenizer)
     expected = explainer(SENTENCES[0], embedding_type=1)
+    probability = explainer.pred_probs
     distilbert.train()
     try:
         assert explainer(SENTENCES[0], embedding_type=1) == expected  # no dropout while explaining
+        assert explainer.pred_probs == probability
         assert distilbert.training
     finally:
         distilbert.eval()
@@ -530,8 +532,9 @@ def test_errors_name_problem_and_fix(distilbert, tokenizer):
         explainer(SENTENCES[0], index=5)
     with pytest.raises(TextlensError, match="[Ee]mpty"):
         explainer("   ")
-    with pytest.warns(UserWarning, match="UNKNOWN"):
+    with pytest.warns(UserWarning, match="UNKNOWN") as caught:
         explainer(SENTENCES[0], class_name="UNKNOWN")
+    assert caught[0].filename == __file__  # the warning points at the caller
 
 
 def test_visualize_escapes_text_and_writes_html(distilbert, tokenizer, tmp_path):

@@ -8,6 +8,7 @@ The API is stateful by design (call, then read `word_attributions`, `predicted_c
 from __future__ import annotations
 
 import re
+import sys
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,15 @@ from textlens.attribution.shim.errors import (
 
 SUPPORTED_ATTRIBUTION_TYPES = ["lig"]
 NONSTANDARD_MODEL_TYPES = ["roberta"]  # upstream: their position ids start after padding_idx
+
+
+def _caller_level() -> int:
+    """The `stacklevel` that points a warning at the first frame outside the shim, whichever
+    entry point (`__call__`, `_run`) led here."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(__package__ or ""):
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 class HtmlPage(str):
@@ -167,7 +177,7 @@ class SequenceClassificationExplainer:
             return int(self.label2id[class_name])
         warnings.warn(f"'{class_name}' is not found in self.label2id keys "
                       f"({', '.join(map(str, self.label2id))}). Defaulting to predicted index "
-                      "instead.", stacklevel=4)
+                      "instead.", stacklevel=_caller_level())
         return None
 
     def _embedding(self, embedding_type: int | None) -> Embedding:
@@ -178,7 +188,7 @@ class SequenceClassificationExplainer:
         if self.accepts_position_ids and self.position_embeddings is not None:
             return "position"
         warnings.warn("This model doesn't support position embeddings for attributions. "
-                      "Defaulting to word embeddings", stacklevel=4)
+                      "Defaulting to word embeddings", stacklevel=_caller_level())
         return "word"
 
     def _label_names(self) -> list[str]:
