@@ -532,6 +532,8 @@ def test_errors_name_problem_and_fix(distilbert, tokenizer):
         explainer(SENTENCES[0], index=5)
     with pytest.raises(TextlensError, match="[Ee]mpty"):
         explainer("   ")
+    with pytest.raises(TextlensError, match="one text per call"):
+        explainer(SENTENCES)
     with pytest.warns(UserWarning, match="UNKNOWN") as caught:
         explainer(SENTENCES[0], class_name="UNKNOWN")
     assert caught[0].filename == __file__  # the warning points at the caller

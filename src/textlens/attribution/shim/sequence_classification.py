@@ -26,6 +26,8 @@ from textlens.attribution.shim.errors import (
     ExplainerNotCalledError,
     InputIdsNotCalculatedError,
 )
+from textlens.errors import InputError
+from textlens.models.inputs import as_text
 
 SUPPORTED_ATTRIBUTION_TYPES = ["lig"]
 NONSTANDARD_MODEL_TYPES = ["roberta"]  # upstream: their position ids start after padding_idx
@@ -38,6 +40,14 @@ def _caller_level() -> int:
     while frame is not None and frame.f_globals.get("__name__", "").startswith(__package__ or ""):
         level, frame = level + 1, frame.f_back
     return level
+
+
+def _one_text(text: Any, what: str) -> str:
+    """A single text (bytes as UTF-8), refused with a pointer to the batch API otherwise."""
+    if isinstance(text, list | tuple):
+        raise InputError(f"The explainer takes one {what} per call, got a {type(text).__name__}.",
+                         "call it once per text, or use textlens.explain for batches.")
+    return as_text(text, what)
 
 
 class HtmlPage(str):
@@ -158,7 +168,7 @@ class SequenceClassificationExplainer:
 
     def _run(self, text: str, index: int | None = None, class_name: str | None = None,
              embedding_type: int | None = None) -> list[tuple[str, float]]:
-        self.text = self._clean_text(text)
+        self.text = self._clean_text(_one_text(text, "text"))
         self.attributions = self._attribute((self.text,), index, class_name, embedding_type)
         return self.word_attributions
 
@@ -276,8 +286,8 @@ class PairwiseSequenceClassificationExplainer(SequenceClassificationExplainer):
     def _run(self, text1: str, text2: str, index: int | None = None,  # type: ignore[override]
              class_name: str | None = None, embedding_type: int | None = None,
              flip_sign: bool = False) -> list[tuple[str, float]]:
-        self.text1 = text1
-        self.text2 = text2
+        self.text1 = _one_text(text1, "text1")
+        self.text2 = _one_text(text2, "text2")
         self.attributions = self._attribute((text1, text2), index, class_name, embedding_type,
                                             flip_sign)
         return self.word_attributions
