@@ -29,9 +29,10 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from textlens.attribution.aggregate import char_scores, word_scores
 from textlens.attribution.encoding import Encoded, encode
 from textlens.attribution.explanation import Explanation
-from textlens.attribution.registry import Job, get_method
+from textlens.attribution.registry import Job, RawAttribution, get_method
 from textlens.attribution.runner import Runner, frozen
 from textlens.attribution.targets import classification_targets
+from textlens.errors import InputError
 from textlens.models.loading import LoadedModel
 
 Embedding = Literal["word", "position"]
@@ -153,13 +154,14 @@ def _attribute(model: Any, tokenizer: Any, texts: Sequence[str], index: int | No
                internal_batch_size: int | None, flip_sign: bool) -> Attributions:
     single = int(model.config.num_labels) == 1
     takes_types = accepts(model, "token_type_ids")
+    # The engine explains a probability of a softmax over classes; one logit z is read as the
+    # classes [0, z], whose class 1 has probability sigmoid(z).
     names = ("1 - sigmoid", *label_names[:1]) if single else tuple(label_names)
     view = model if takes_types and not single else _EngineView(model, single, takes_types)
     loaded = LoadedModel(view, tokenizer, "classification", names, model.device,
                          "transformers-interpret shim")
     enc = encode(loaded, texts[-1], question=texts[0] if len(texts) == 2 else None)
-    budget = (internal_batch_size * len(enc) if internal_batch_size
-              else DEFAULT_TOKENS_PER_PASS)
+    budget = internal_batch_size * len(enc) if internal_batch_size else DEFAULT_TOKENS_PER_PASS
     runner = Runner(loaded, budget)
     words = runner.embed(enc.input_ids)
     types = runner.embed_types(enc.token_type_ids)
@@ -173,36 +175,46 @@ def _attribute(model: Any, tokenizer: Any, texts: Sequence[str], index: int | No
                                        "probability")
     if embedding == "position":
         table = position_table(model)
-        assert table is not None, "position mode needs a position-embedding table"
-        view = _EngineView(model, single, takes_types, table, words)
-        runner = Runner(replace(loaded, model=view), budget)
-        positions = torch.arange(len(enc), device=words.device)
-        job = Job(enc, target, runner.embed(positions.tolist()), types, (0,) * len(enc))
+        if table is None:
+            raise InputError(f"{type(model).__name__} has no position-embedding table.",
+                             "attribute to word embeddings (embedding_type=0).")
+        runner = Runner(replace(loaded, model=_EngineView(model, single, takes_types, table,
+                                                          words)), budget)
+        # From every token at position 0 (upstream's baseline) to the real positions.
+        job = Job(enc, target, runner.embed(range(len(enc))), types, (0,) * len(enc))
     else:
         job = Job(enc, target, words, types, enc.baseline_ids(runner.pad_id))
     (raw,) = get_method("ig", steps=n_steps).attribute(runner, [job])
     flipped = bool(flip_sign and single)
-    sign = -1.0 if flipped else 1.0
+    exp = _explanation(enc, raw, -1.0 if flipped else 1.0,
+                       f"{'1 - ' if flipped else ''}sigmoid of {names[1]}" if single
+                       else target.name, selected,
+                       str(label_names[predicted]) if predicted < len(label_names)
+                       else str(predicted), probs[predicted], embedding)
+    return Attributions(exp, enc.input_ids, job.baseline_ids, probs, predicted, selected,
+                        embedding, flipped)
+
+
+def _explanation(enc: Encoded, raw: RawAttribution, sign: float, target: str,
+                 target_index: int, label: str, confidence: float,
+                 embedding: Embedding) -> Explanation:
+    """The textlens value of one result (sign -1: the scores and outputs of 1 - F)."""
     scores = tuple(sign * float(v) for v in raw.scores)
     shown = _one_text(enc)
-    words_, spans, w_scores = word_scores(shown, scores)
+    words, spans, w_scores = word_scores(shown, scores)
 
     def output(value: float | None) -> float | None:
-        return None if value is None else (1.0 - value if flipped else value)
+        return None if value is None else (1.0 - value if sign < 0 else value)
 
-    label = str(label_names[predicted]) if predicted < len(label_names) else str(predicted)
-    exp = Explanation(
+    return Explanation(
         text=shown.texts[0], question=None, tokens=enc.tokens, offsets=shown.offsets,
-        segments=shown.segments, scores=scores, words=words_, word_spans=spans,
+        segments=shown.segments, scores=scores, words=words, word_spans=spans,
         word_scores=w_scores, char_scores=char_scores(shown, scores, 0),
-        question_char_scores=None,
-        target=(f"{'1 - ' if flipped else ''}sigmoid of {names[1]}" if single else target.name),
-        target_index=selected, label=label, confidence=probs[predicted],
+        question_char_scores=None, target=target, target_index=target_index, label=label,
+        confidence=confidence,
         method="ig" if embedding == "word" else "ig (position embeddings)", steps=raw.steps,
         completeness_error=raw.completeness_error, output=output(raw.output),
         baseline_output=output(raw.baseline_output))
-    return Attributions(exp, enc.input_ids, job.baseline_ids, probs, predicted, selected,
-                        embedding, flipped)
 
 
 def _one_text(e: Encoded) -> Encoded:
