@@ -534,6 +534,8 @@ def test_errors_name_problem_and_fix(distilbert, tokenizer):
         explainer("   ")
     with pytest.raises(TextlensError, match="one text per call"):
         explainer(SENTENCES)
+    with pytest.raises(TextlensError, match="512"):
+        explainer("word " * 600)
     with pytest.warns(UserWarning, match="UNKNOWN") as caught:
         explainer(SENTENCES[0], class_name="UNKNOWN")
     assert caught[0].filename == __file__  # the warning points at the caller
