@@ -14,11 +14,13 @@ import pytest
 
 from textlens.data import load_dataset
 from textlens.data.types import Dataset, TextExample
-from textlens.latent.pipeline import AnalysisOptions, analyze
+from textlens.latent.options import AnalysisOptions
+from textlens.latent.pipeline import analyze
+from textlens.latent.projection import PCAReducer
 from textlens.store.run_db import DB_NAME, query
 
 SCRIPT = "<script>alert(1)</script>"
-FAST = AnalysisOptions(projection="pca", chunk_size=32, report=False)
+FAST = AnalysisOptions(reducer=PCAReducer(), chunk_size=32, report=False)
 
 
 def tiny_model(task: str):
@@ -54,7 +56,7 @@ def sst2_mix(data_dir: Path, n: int = 48, marked: bool = False) -> Dataset:
 @pytest.fixture(scope="module")
 def clf_run(tmp_path_factory, data_dir):
     out = tmp_path_factory.mktemp("clf")
-    options = AnalysisOptions(projection="pca", chunk_size=32, report_issues=3)
+    options = AnalysisOptions(reducer=PCAReducer(), chunk_size=32, report_issues=3)
     return analyze(tiny_model("classification"), sst2_mix(data_dir, marked=True), out, options)
 
 
@@ -82,7 +84,7 @@ def test_classification_run_has_documented_tables(clf_run) -> None:
     splits = query(run, "SELECT split, count(*) AS n FROM samples GROUP BY split ORDER BY split")
     assert splits["n"].tolist() == [24, 24]
     assert int(query(run, "SELECT sum(size) AS s FROM clusters")["s"][0]) == 48
-    assert "shift" in clf_run.info and clf_run.info["train_rows_crossval"] == 24
+    assert clf_run.info.shift is not None and clf_run.info.issues.crossval_rows == 24
 
 
 def test_report_escapes_dataset_text(clf_run) -> None:
@@ -94,11 +96,11 @@ def test_report_escapes_dataset_text(clf_run) -> None:
 
 
 def test_rerun_reuses_cached_steps(clf_run, data_dir) -> None:
-    options = AnalysisOptions(projection="pca", chunk_size=32, report=False)
+    options = AnalysisOptions(reducer=PCAReducer(), chunk_size=32, report=False)
     again = analyze(tiny_model("classification"), sst2_mix(data_dir, marked=True),
                     clf_run.run_dir, options)
-    assert again.info["cache_misses"] == []
-    assert {"predictions", "embeddings", "map"} <= set(again.info["cache_hits"])
+    assert again.info.cache.misses == ()
+    assert {"predictions", "embeddings", "map"} <= set(again.info.cache.hits)
     assert np.allclose(again.samples["x"], clf_run.samples["x"])
 
 
@@ -169,8 +171,8 @@ def test_killed_run_leaves_no_database_and_resumes(tmp_path, data_dir) -> None:
     assert not (out / DB_NAME).exists()
     assert len(list((out / ".cache").glob("predictions-*.parquet"))) == 2
     result = analyze(tiny_model("classification"), sst2_mix(data_dir, n=96), out, FAST)
-    assert result.info["cache_hits"].count("predictions") == 2
-    assert result.info["cache_misses"].count("predictions") == 1
+    assert result.info.cache.hits.count("predictions") == 2
+    assert result.info.cache.misses.count("predictions") == 1
     assert int(query(out, "SELECT count(*) AS n FROM samples")["n"][0]) == 96
 
 
@@ -204,9 +206,9 @@ def test_changed_label_recomputes_only_its_prediction_chunk(clf_run, data_dir) -
     changed = TextExample(first.id, first.text, 1 - first.label, first.metadata)
     data = Dataset(data.name, data.split, (changed, *data.examples[1:]), data.source,
                    data.label_names)
-    options = AnalysisOptions(projection="pca", chunk_size=32, report=False)
+    options = AnalysisOptions(reducer=PCAReducer(), chunk_size=32, report=False)
     again = analyze(tiny_model("classification"), data, clf_run.run_dir, options)
-    assert again.info["cache_misses"] == ["predictions"]
-    assert again.info["cache_hits"].count("embeddings") == 2
+    assert again.info.cache.misses == ("predictions",)
+    assert again.info.cache.hits.count("embeddings") == 2
     old = clf_run.samples.set_index("id").loc[first.id, "loss"]
     assert again.samples.set_index("id").loc[first.id, "loss"] != pytest.approx(old)
