@@ -59,11 +59,12 @@ class AnalysisOptions:
     report_issues: int = 10  # top label issues explained (loss attribution) on the report
 
     def __post_init__(self) -> None:
-        if isinstance(self.reducer, str) or not isinstance(self.reducer, DimensionalityReducer):
+        if isinstance(self.reducer, str | type) or not isinstance(self.reducer,
+                                                                  DimensionalityReducer):
             raise InputError(f"reducer must be a DimensionalityReducer object, not "
                              f"{self.reducer!r}.",
                              "pass e.g. UMAPReducer(), or make_reducer('umap'|'pca'|'tsne').")
-        if isinstance(self.finder, str) or not isinstance(self.finder, ClustersFinder):
+        if isinstance(self.finder, str | type) or not isinstance(self.finder, ClustersFinder):
             raise InputError(f"finder must be a ClustersFinder object, not {self.finder!r}.",
                              "pass e.g. AffinityPropagationFinder(), or "
                              "make_finder('affinity'|'kmeans'|'hdbscan').")

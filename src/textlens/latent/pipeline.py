@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ from textlens.latent import tables
 from textlens.latent.neighbours import NeighbourIndex
 from textlens.latent.options import AnalysisOptions
 from textlens.latent.pointcloud import Cloud, PointCloud
+from textlens.latent.projection import settings
 from textlens.latent.results import (
     AnalysisResult,
     CacheUse,
@@ -38,7 +39,7 @@ from textlens.latent.results import (
     Timings,
 )
 from textlens.latent.shift import mean_purity, mixing_across_groups, purity_by_group, split_shift
-from textlens.latent.slices import high_loss_slices, near_misses
+from textlens.latent.slices import Slice, high_loss_slices, near_misses
 from textlens.latent.steps import ChunkKeys, embed_step, predict_step
 from textlens.latent.summaries import class_tfidf_terms, mix
 from textlens.models.loading import LoadedModel, ensure_loaded
@@ -85,7 +86,7 @@ def analyze(model: str | Path | LoadedModel, dataset: Dataset, out: str | Path,
         task=dataset.task, dataset=dataset.name, split=dataset.split, n=len(frame),
         model=loaded.source, model_fingerprint=keys.model_fingerprint,
         label_names=tuple(names or ()),
-        projection=ProjectionInfo(cloud.projection, repr(options.reducer)),
+        projection=ProjectionInfo(cloud.projection, settings(options.reducer)),
         clustering=clustering_info(cloud, options), neighbour_index="exact" if index.exact
         else "hnswlib", neighbours_k=int(knn.shape[1]), issues=issue_summary, shift=shift,
         purity=purity, near_misses=tuple(near_miss_ids(frame) if qa else ()),
@@ -135,7 +136,7 @@ def label_names(dataset: Dataset, loaded: LoadedModel) -> tuple[str, ...] | None
 
 def clustering_info(cloud: Cloud, options: AnalysisOptions) -> ClusteringInfo:
     c = cloud.clustering
-    return ClusteringInfo(c.method, repr(options.finder), c.fitted_on, c.clusters, c.noise)
+    return ClusteringInfo(c.method, settings(options.finder), c.fitted_on, c.clusters, c.noise)
 
 
 def summarise_clusters(frame: pd.DataFrame, qa: bool) -> pd.DataFrame:
@@ -163,8 +164,10 @@ def summarise_clusters(frame: pd.DataFrame, qa: bool) -> pd.DataFrame:
 
 
 def slice_table(frame: pd.DataFrame, min_size: int) -> pd.DataFrame:
+    """Slices ranked by mean loss (an empty table keeps its columns: few samples, no slices)."""
     columns = [c for c in SLICE_COLUMNS if c in frame]
-    return pd.DataFrame([asdict(s) for s in high_loss_slices(frame, columns, min_size)])
+    return pd.DataFrame([asdict(s) for s in high_loss_slices(frame, columns, min_size)],
+                        columns=[f.name for f in fields(Slice)])
 
 
 def label_issues_step(frame: pd.DataFrame, vectors: np.ndarray, qa: bool,

@@ -135,6 +135,15 @@ def make_reducer(name: str, seed: int = 0) -> DimensionalityReducer:
     return REDUCERS[name](seed=seed)
 
 
+def settings(step: object) -> str:
+    """A reducer's or finder's settings for people: "n_neighbors 15, min_dist 0.1, ..."."""
+    from dataclasses import fields, is_dataclass
+
+    if is_dataclass(step):
+        return ", ".join(f"{f.name} {getattr(step, f.name)}" for f in fields(step))
+    return type(step).__name__
+
+
 def method_label(step: object) -> str:
     """A reducer's or finder's name for people ("UMAP", "Affinity Propagation"); an injected
     implementation without a `label` is named by its class."""

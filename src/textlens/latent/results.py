@@ -56,13 +56,13 @@ class CacheUse:
 @dataclass(frozen=True)
 class ProjectionInfo:
     method: str  # for people: "UMAP"
-    reducer: str  # the reducer object with its settings (repr)
+    settings: str  # the reducer's settings for people: "n_neighbors 15, min_dist 0.1, ..."
 
 
 @dataclass(frozen=True)
 class ClusteringInfo:
     method: str  # for people: "Affinity Propagation"
-    finder: str  # the finder object with its settings (repr)
+    settings: str  # the finder's settings for people: "max_fit 3000, damping 0.9, ..."
     fitted_on: int  # samples the finder was fitted on; the rest joined the nearest cluster
     clusters: int
     noise: int  # samples in no cluster (HDBSCAN's -1)

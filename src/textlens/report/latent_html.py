@@ -29,7 +29,8 @@ solid #ddd;padding:3px 8px;vertical-align:top;text-align:left}th{background:#f4f
 td.num{text-align:right;font-variant-numeric:tabular-nums}.gold{background:#c8f0c8}
 .pred{background:#f8d0d0}.both{background:#f0e68c}.muted{color:#666}.card{border:1px solid #ddd;
 border-radius:6px;padding:.6em 1em;margin:.8em 0}img{max-width:100%}details{margin:.4em 0}
-h2{margin-top:1.6em;border-bottom:1px solid #eee}p.lead{font-size:1.05em}"""
+h2{margin-top:1.6em;border-bottom:1px solid #eee}p.lead{font-size:1.05em}
+td:first-child{white-space:nowrap}summary{cursor:pointer;color:#444}"""
 Format = Callable[[Any], str]
 
 
@@ -123,6 +124,10 @@ def clusters_section(clusters: pd.DataFrame, samples: pd.DataFrame, info: RunInf
 
 
 def slices_section(slices: pd.DataFrame) -> str:
+    from textlens.report.maps import display_name
+
+    if not slices.empty:
+        slices = slices.assign(feature=slices["feature"].map(display_name))
     columns = {"feature": "column", "value": "value", "size": "samples", "mean_loss": "mean loss",
                "loss_ratio": "× mean loss", "accuracy": "accuracy", "p_value": "p"}
     formats = {"mean_loss": number(3), "loss_ratio": number(2), "accuracy": percent,
@@ -205,7 +210,8 @@ def issue_cards(result: AnalysisResult, n: int) -> str:
             body = (f"<p>{esc(row['text'])}</p><p><b>Label:</b> {esc(_label(row))} · "
                     f"<b>predicted:</b> {esc(row['prediction'])} ({row['confidence']:.2f})</p>")
         explanation = result.explanations.by_id.get(row["id"])
-        heat = ("<details><summary>What drove the loss (loss attribution)</summary>"
+        heat = (f"<details{' open' if row['rank'] <= 3 else ''}><summary>What drove the loss "
+                "(loss attribution)</summary>"
                 f"{explanation.to_html(fragment=True)}</details>" if explanation else "")
         cards.append(f"<div class='card'>{head}{body}{heat}</div>")
     return "".join(cards)
@@ -232,8 +238,8 @@ def similar_section(samples: pd.DataFrame, ids: Sequence[str], k: int = 5) -> st
 def about_section(info: RunInfo) -> str:
     t, cache = info.timings, info.cache
     rows = [("model", info.model), ("model fingerprint", info.model_fingerprint),
-            ("map", f"{info.projection.method}: {info.projection.reducer}"),
-            ("clusters", f"{info.clustering.method}: {info.clustering.finder}"),
+            ("map", f"{info.projection.method} ({info.projection.settings})"),
+            ("clusters", f"{info.clustering.method} ({info.clustering.settings})"),
             ("neighbours", f"{info.neighbours_k} nearest, "
                            + ("exact cosine" if info.neighbour_index == "exact"
                               else "hnswlib (approximate)")),
@@ -244,7 +250,7 @@ def about_section(info: RunInfo) -> str:
                      f"{t.explain_s:.1f} s"),
             ("seed", info.seed)]
     body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
-    return f"<details><summary>About this run</summary><table>{body}</table></details>"
+    return f"<table>{body}</table>"
 
 
 def render_report(result: AnalysisResult, pngs: Mapping[str, bytes], n_issues: int) -> str:
@@ -279,7 +285,7 @@ def render_report(result: AnalysisResult, pngs: Mapping[str, bytes], n_issues: i
                  issue_cards(result, n_issues),
                  "<h2>Similar samples</h2><p>The nearest neighbours (cosine, in embedding space) "
                  "of the top three label issues.</p>", similar_section(samples, top_ids),
-                 "<h2>Run</h2>", about_section(info)]
+                 "<h2>About this run</h2>", about_section(info)]
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>textlens latent "
             f"analysis: {esc(info.dataset)}</title><style>{STYLE}</style></head><body>"
             f"{''.join(sections)}</body></html>")
