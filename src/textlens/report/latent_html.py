@@ -93,13 +93,19 @@ def _label(row: pd.Series) -> Any:
         row["label"]
 
 
+def short_path(path: str) -> str:
+    """A model path with the home folder as ~ (shorter, and no user name on a shared page)."""
+    home = str(Path.home())
+    return "~" + path[len(home):] if path.startswith(home + "/") else path
+
+
 def headline(samples: pd.DataFrame, info: RunInfo) -> str:
     qa = info.task == "qa"
     score = (f"exact match {100 * samples['correct'].mean():.1f}%, F1 "
              f"{100 * samples['f1'].mean():.1f}%" if qa else
              f"accuracy {100 * samples['correct'].mean():.1f}%")
     return (f"<h1>Latent analysis: {esc(info.dataset)} ({esc(info.split)})</h1>"
-            f"<p class='lead'>{info.n:,} samples, model <code>{esc(info.model)}</code>: "
+            f"<p class='lead'>{info.n:,} samples, model <code>{esc(short_path(info.model))}</code>: "
             f"{score}. {esc(info.clustering.method)} finds {info.clustering.clusters} clusters; "
             f"{info.issues.flagged:,} samples are flagged as likely label issues.</p>")
 
