@@ -69,7 +69,8 @@ def clf_run(tmp_path_factory, data_dir):
 def qa_run(tmp_path_factory, data_dir):
     out = tmp_path_factory.mktemp("qa")
     data = load_dataset("squad", "all", data_dir=data_dir).sample(40, seed=1)
-    return analyze(tiny_model("qa"), data, out, FAST)
+    return analyze(tiny_model("qa"), data, out,
+                   AnalysisOptions(reducer=PCAReducer(), chunk_size=32, report_issues=2))
 
 
 def columns(run: Path, table: str) -> set[str]:
@@ -369,3 +370,12 @@ def test_report_reads_as_sentences_and_tables(clf_run) -> None:
     labels = clf_run.label_issues.merge(clf_run.samples, on="id")
     first = labels.sort_values("rank").iloc[0]
     assert f"Label: {first['label_name']}" in text and "Label: 0 " not in text
+
+
+def test_qa_report_explains_top_issues_and_names_its_scores(qa_run) -> None:
+    top = qa_run.label_issues.sort_values("rank")["id"].head(2).tolist()
+    assert top and list(qa_run.explanations.by_id) == top
+    text = visible_text((qa_run.run_dir / "report.html").read_text(encoding="utf-8"))
+    assert "exact match" in text and "Near misses" in text and "Gold answer:" in text
+    assert "nearest neighbours share its title" in text and "Split mixing score" in text
+    assert not re.search(r"[{\[]\s*[\"']", text)

@@ -65,7 +65,7 @@ def table(frame: pd.DataFrame | None, columns: Mapping[str, str], limit: int = 5
         cells = []
         for c in cols:
             shown = formats[c](row[c]) if c in formats else row[c]
-            numeric = c in formats or isinstance(row[c], int | float | np.number)
+            numeric = isinstance(row[c], int | float | np.number)
             cells.append(f"<td{' class=num' if numeric else ''}>{esc(shown)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     more = (f"<p class='muted'>{len(frame) - limit} more rows in the run's database.</p>"
@@ -129,13 +129,14 @@ def clusters_section(clusters: pd.DataFrame, samples: pd.DataFrame, info: RunInf
             "clusters'.</p>" + table(frame, columns, formats=formats))
 
 
-def slices_section(slices: pd.DataFrame) -> str:
+def slices_section(slices: pd.DataFrame, qa: bool) -> str:
     from textlens.report.maps import display_name
 
     if not slices.empty:
         slices = slices.assign(feature=slices["feature"].map(display_name))
     columns = {"feature": "column", "value": "value", "size": "samples", "mean_loss": "mean loss",
-               "loss_ratio": "× mean loss", "accuracy": "accuracy", "p_value": "p"}
+               "loss_ratio": "× mean loss", "accuracy": "exact match" if qa else "accuracy",
+               "p_value": "p"}
     formats = {"mean_loss": number(3), "loss_ratio": number(2), "accuracy": percent,
                "p_value": p_value}
     return ("<h2>Where the model fails: high-loss slices</h2><p>Every value of a column with at "
@@ -158,7 +159,8 @@ def shift_section(info: RunInfo, purity: pd.DataFrame, samples: pd.DataFrame) ->
                f"{s.classifier_balanced_accuracy:.2f} (0.5 = indistinguishable).")
         across = ("" if s.mixing_across_titles is None else
                   f" Counting only neighbours from other titles the score is "
-                  f"{s.mixing_across_titles:.2f}: near 0 means topic explains the separation.")
+                  f"{s.mixing_across_titles:.2f}; near 0 while the overall score is high means "
+                  "topic explains the separation.")
         parts.append(f"<p>Split mixing score {s.mixing:.2f} (0 = train and validation as mixed "
                      f"as at random, 1 = fully separated).{clf}{across}</p>")
     parts.append(f"<p>{100 * p.observed:.0f}% of a sample's {k} nearest neighbours share its "
@@ -278,7 +280,7 @@ def render_report(result: AnalysisResult, pngs: Mapping[str, bytes], n_issues: i
         population_html(samples),
         f"<details><summary>Static maps (PNG)</summary>{images}</details>" if images else "",
         clusters_section(result.clusters, samples, info),
-        slices_section(result.slices),
+        slices_section(result.slices, info.task == "qa"),
         shift_section(info, result.purity, samples),
     ]
     if info.task == "qa":
@@ -286,7 +288,8 @@ def render_report(result: AnalysisResult, pngs: Mapping[str, bytes], n_issues: i
         sections += [f"<h2>Near misses ({len(info.near_misses)})</h2><p>Predictions equal to a "
                      "gold answer except for quotes or punctuation.</p>",
                      table(rows, {"id": "id", "question": "question", "prediction": "predicted",
-                                  "answers": "gold answers"}, limit=30)]
+                                  "answers": "gold answers"}, limit=30,
+                           formats={"answers": lambda v: " · ".join(json.loads(v))})]
     sections += ["<h2>Likely label issues</h2>", issues_intro(info),
                  issue_cards(result, n_issues),
                  "<h2>Similar samples</h2><p>The nearest neighbours (cosine, in embedding space) "
