@@ -266,7 +266,9 @@ def test_cli_refuses_unknown_names_before_loading_anything(tmp_path) -> None:
     """The data and model do not exist: the option error must come first, listing the values."""
     for option, value, valid in (("--projection", "umapp", "umap, pca, tsne"),
                                  ("--clustering", "dbscan", "affinity, kmeans, hdbscan"),
-                                 ("--issue-probabilities", "modle", "auto, model, crossval")):
+                                 ("--issue-probabilities", "modle", "auto, model, crossval"),
+                                 ("--pooling", "max", "cls, mean, span"),
+                                 ("--limit", "0", "at least 1")):
         cmd = [sys.executable, "-m", "textlens.cli.main", "analyze", "--model",
                str(tmp_path / "none"), "--data", str(tmp_path / "none.csv"), "--out",
                str(tmp_path / "run"), option, value]
@@ -379,3 +381,13 @@ def test_qa_report_explains_top_issues_and_names_its_scores(qa_run) -> None:
     assert "exact match" in text and "Near misses" in text and "Gold answer:" in text
     assert "nearest neighbours share its title" in text and "Split mixing score" in text
     assert not re.search(r"[{\[]\s*[\"']", text)
+
+
+def test_run_directory_under_a_file_is_refused_before_work(tmp_path, data_dir,
+                                                           monkeypatch) -> None:
+    no_work(monkeypatch)
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file", encoding="utf-8")
+    for out in (blocker, blocker / "run"):
+        with pytest.raises(TextlensError, match="is a file"):
+            analyze(tiny_model("classification"), sst2_mix(data_dir, n=8), out, FAST)

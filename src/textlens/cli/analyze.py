@@ -64,6 +64,8 @@ def analyze(
         embedding=EmbeddingOptions(layer=layer, pooling=pooling,  # type: ignore[arg-type]
                                    batch_size=batch_size),
         issue_probabilities=issue_probabilities)  # type: ignore[arg-type]
+    if limit is not None and limit < 1:
+        raise InputError(f"--limit is {limit}.", "pass a number of samples of at least 1.")
     check_out_dir(out)
     seed_everything(seed)
     dataset = load_dataset(data, split, data_dir=data_dir, text_col=text_col, label_col=label_col)
