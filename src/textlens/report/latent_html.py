@@ -184,8 +184,9 @@ def issues_intro(info: RunInfo) -> str:
     if i.probabilities == "auto" and i.crossval_rows:
         source += (f", and for the {i.crossval_rows:,} training rows a 5-fold cross-validated "
                    "logistic head on the embeddings")
-    text = (f"<p>Ranked by how far the given label's probability falls below the best other "
-            f"class's, from {source}. {i.flagged:,} samples are flagged by confident learning.")
+    text = (f"<p>Samples whose given label the evidence disputes, most suspicious first; each "
+            f"card gives the reason. Class probabilities: {source}. {i.flagged:,} samples are "
+            "flagged.")
     if i.cleanlab is not None:
         c = i.cleanlab
         text += (f" cleanlab's <code>find_label_issues</code> on the same probabilities flags "
