@@ -176,11 +176,10 @@ def issues_intro(info: RunInfo) -> str:
     if info.task == "qa":
         return ("<p>Questions whose confident predicted span overlaps no gold answer, in a "
                 "sentence closer to the question than the gold answer's sentence.</p>")
-    source = {"model": "the model's own probabilities (out-of-sample only for rows it did not "
-                       "train on)",
+    source = {"model": "the model's own (out-of-sample only for rows it did not train on)",
               "crossval": "a 5-fold cross-validated logistic head on the embeddings, for every "
                           "row",
-              "auto": "the model's own probabilities"}[i.probabilities]
+              "auto": "the model's own"}[i.probabilities]
     if i.probabilities == "auto" and i.crossval_rows:
         source += (f", and for the {i.crossval_rows:,} training rows a 5-fold cross-validated "
                    "logistic head on the embeddings")
@@ -246,7 +245,7 @@ def similar_section(samples: pd.DataFrame, ids: Sequence[str], k: int = 5) -> st
 
 def about_section(info: RunInfo) -> str:
     t, cache = info.timings, info.cache
-    rows = [("model", info.model), ("model fingerprint", info.model_fingerprint),
+    rows = [("model", short_path(info.model)), ("model fingerprint", info.model_fingerprint),
             ("map", f"{info.projection.method} ({info.projection.settings})"),
             ("clusters", f"{info.clustering.method} ({info.clustering.settings})"),
             ("neighbours", f"{info.neighbours_k} nearest, "
