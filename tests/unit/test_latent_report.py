@@ -77,3 +77,11 @@ def test_two_split_map_starts_with_split_and_names_values() -> None:
     hover = " ".join(fig.data[0].text)
     assert "&lt;b&gt;text 1&lt;/b&gt;" in hover and "<b>text 1</b>" not in hover
     assert "label: positive" in hover and "label: 1" not in hover
+
+
+def test_cluster_legend_is_in_id_order() -> None:
+    from textlens.report.maps import category_colours, category_values
+
+    frame = samples(("validation",)).assign(cluster=[0] * 5 + [2] * 20 + [1] * 10 + [-1] * 5)
+    _, legend = category_colours(category_values(frame, "cluster"))
+    assert list(legend) == ["noise", "cluster 0", "cluster 1", "cluster 2"]

@@ -60,6 +60,8 @@ def category_colours(values: Sequence[Any]) -> tuple[list[str], dict[str, str]]:
     top = list(series.value_counts().index[:MAX_CATEGORIES])
     if set(top) == {"correct", "wrong"}:
         top = ["correct", "wrong"]
+    elif all(v.startswith("cluster ") or v == "noise" for v in top):  # legend in id order
+        top.sort(key=lambda v: int(v.split()[1]) if v != "noise" else -1)
     fixed = {"correct": "#2ca02c", "wrong": "#d62728"}
     legend = {v: fixed.get(v, PALETTE[i]) for i, v in enumerate(top)}
     return [legend.get(v, OTHER) for v in series], legend
