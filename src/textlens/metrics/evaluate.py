@@ -23,9 +23,10 @@ def evaluate_classification(loaded: LoadedModel, data: Dataset, batch_size: int 
     return scores
 
 
-def evaluate_qa(loaded: LoadedModel, data: Dataset, batch_size: int = 32, max_length: int = 384,
-                stride: int = 128) -> dict[str, Any]:
-    """EM/F1 as predicted and with the quote-stripping post-processing (`strip_quotes`)."""
+def evaluate_qa(loaded: LoadedModel, data: Dataset, batch_size: int = 32,
+                max_length: int | None = None, stride: int | None = None) -> dict[str, Any]:
+    """EM/F1 as predicted and with the quote-stripping post-processing (`strip_quotes`); windows
+    as the model was trained unless `max_length` / `stride` are given."""
     from textlens.models.predict import predict_qa
 
     preds = predict_qa(loaded, list(data), batch_size, max_length, stride)

@@ -13,7 +13,7 @@ import numpy as np
 
 from textlens.data.types import QAExample
 from textlens.models.loading import LoadedModel
-from textlens.models.qa import Span, best_spans, encode_qa
+from textlens.models.qa import Span, best_spans, encode_qa, qa_windowing
 from textlens.progress import track
 
 
@@ -81,12 +81,14 @@ def predict_classification(loaded: LoadedModel, texts: Sequence[str],
 
 
 def predict_qa(loaded: LoadedModel, examples: Sequence[QAExample], batch_size: int = 32,
-               max_length: int = 384, stride: int = 128, n_best: int = 20,
+               max_length: int | None = None, stride: int | None = None, n_best: int = 20,
                max_answer_tokens: int = 30, progress: bool = True) -> list[QAPrediction]:
-    """Best span per example over all its windows, with the per-sample gold loss."""
+    """Best span per example over all its windows, with the per-sample gold loss. Windows as
+    the model was trained (`qa_windowing`) unless `max_length` / `stride` are given."""
     import torch
 
-    feats = encode_qa(loaded.tokenizer, examples, max_length, stride)
+    windows = qa_windowing(loaded, max_length, stride)
+    feats = encode_qa(loaded.tokenizer, examples, windows.max_length, windows.stride)
     n_feats = len(feats.input_ids)
     spans: list[list[Span]] = [[] for _ in examples]
     loss_at_gold: list[float | None] = [None] * len(examples)
