@@ -87,9 +87,19 @@ def encoder_path(name: str | None = None) -> str:
     return str(name)
 
 
+DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def check_device(device: str) -> None:
+    """Refuse a device name before loading anything."""
+    if not DEVICE.match(device):
+        raise ModelError(f"Unknown device {device!r}.", "use one of: auto, cpu, cuda, cuda:N, mps.")
+
+
 def resolve_device(device: str = "auto") -> torch.device:
     import torch
 
+    check_device(device)
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
@@ -180,6 +190,9 @@ def _infer_task(architectures: Sequence[str] | None) -> Task | None:
 def load_model(source: str | Path, task: Task | None = None, device: str = "auto",
                tokenizer: str | Path | None = None) -> LoadedModel:
     """Load a fine-tuned classification or extractive-QA model (and its tokenizer) for inference."""
+    check_device(device)
+    if task is not None and task not in ("classification", "qa"):
+        raise ModelError(f"Unknown task {task!r}.", "use one of: classification, qa.")
     _quiet_transformers()
     from transformers import (
         AutoConfig,
