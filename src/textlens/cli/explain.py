@@ -223,7 +223,7 @@ def _batch(loaded, input_file: Path, text_col: str | None, id_col: str | None, o
         raise InputError("--input explains classification texts.",
                          "explain QA pairs one at a time or through the Python API.")
     data = read_table(input_file, text_col, id_col)
-    done = _resume(out)
+    done, rejected = _resume(out)
     report_bad_rows(data)
     out.parent.mkdir(parents=True, exist_ok=True)
     todo = [ex for ex in data if str(ex.id) not in done]
@@ -232,7 +232,7 @@ def _batch(loaded, input_file: Path, text_col: str | None, id_col: str | None, o
     page: list[tuple[str, Any]] = []
     with out.open("a", encoding="utf-8") as handle:
         for row in data.bad_rows:
-            if f"rejected:{row.where}" not in done:
+            if row.where not in rejected:
                 handle.write(json.dumps({"id": None, "where": row.where, "rejected": row.reason},
                                         ensure_ascii=False) + "\n")
         for batch in track(batches, "Explaining", total=len(batches)):
@@ -251,22 +251,25 @@ def _batch(loaded, input_file: Path, text_col: str | None, id_col: str | None, o
         atomic_write_text(html, render_collection(page, f"textlens: {input_file.name}"))
 
 
-def _resume(out: Path) -> set[str]:
-    """Ids already written (rejected rows as `rejected:WHERE`); a line cut short by an
-    interrupted run is dropped, to be redone."""
+def _resume(out: Path) -> tuple[set[str], set[str]]:
+    """Ids already explained and places of rejected rows already written; a line cut short by
+    an interrupted run is dropped, to be redone."""
     from textlens.store.files import atomic_write_text
 
     done: set[str] = set()
+    rejected: set[str] = set()
     if not out.exists():
-        return done
+        return done, rejected
     good = []
     for line in out.read_text(encoding="utf-8").splitlines():
         try:
             record = json.loads(line)
-            done.add(f"rejected:{record['where']}" if record.get("rejected") else
-                     str(record["id"]))
+            if record.get("rejected"):
+                rejected.add(str(record["where"]))
+            else:
+                done.add(str(record["id"]))
             good.append(line)
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
             continue
     atomic_write_text(out, "".join(g + "\n" for g in good))
-    return done
+    return done, rejected
