@@ -118,3 +118,21 @@ def test_loading_prints_nothing_from_transformers(clf_dir, tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stderr == "" and out.stdout == ""
+
+
+def test_unknown_hub_id_is_quiet_and_quick(tmp_path):
+    """Offline, huggingface_hub used to retry for ~26 s, printing 'Retrying' blocks; with a
+    network the hub answers 404 at once. Either way: one clear error, nothing else."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
+    code = ("from textlens.errors import ModelError\nfrom textlens.models import load_model\n"
+            "try:\n    load_model('someorg/no-such-model-xyz')\nexcept ModelError as e:\n"
+            "    print('refused:', e.problem)\n")
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, cwd=tmp_path, timeout=60)
+    assert time.perf_counter() - start < 15
+    assert out.stdout.startswith("refused:") and out.stderr == ""

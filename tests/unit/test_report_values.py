@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+import textlens
 from textlens.attribution import explain
 
-SRC = Path(__file__).resolve().parents[2] / "src" / "textlens"
+SRC = Path(textlens.__file__).parent
 
 
 def _imports(path: Path) -> list[tuple[str, bool]]:
