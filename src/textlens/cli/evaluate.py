@@ -76,7 +76,7 @@ def evaluate(
     if json_out is not None and str(json_out) == "-":
         typer.echo(json.dumps(metrics, indent=2))
         return
-    table = Table("metric", "value", title=f"{model} on {name}/{split}")
+    table = Table("metric", "value", title=f"{Path(model).name} on {name}/{split}")
     for key in ("accuracy", "macro_f1", "exact_match", "f1", "mean_loss", "n"):
         if metrics.get(key) is not None:
             table.add_row(key, f"{metrics[key]:.4g}" if isinstance(metrics[key], float)

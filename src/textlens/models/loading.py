@@ -204,10 +204,10 @@ def load_model(source: str | Path, task: Task | None = None, device: str = "auto
     try:
         config = AutoConfig.from_pretrained(source, local_files_only=offline)
     except (OSError, ValueError) as exc:
-        where = "no network reaches the model hub here, and it is not in the local hub cache" \
-            if offline else "the model hub has no such model"
-        raise ModelError(f"Cannot load the model '{source}': it is not a local folder, and "
-                         f"{where}.", demo_model_hint()) from exc
+        where = "the model hub cannot be reached from here (no network) and its local cache " \
+            "does not hold it" if offline else "the model hub has no such model"
+        raise ModelError(f"No model at '{source}': there is no such folder, and {where}.",
+                         demo_model_hint()) from exc
     inferred = _infer_task(config.architectures)
     task = task or inferred
     if task is None:

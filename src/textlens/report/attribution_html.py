@@ -150,9 +150,9 @@ LEGEND = ('<div class="tl-legend"><span style="background:rgba(22,163,74,.6)">su
           'lower the target score from the baseline\'s, green words raise it.</span></div>')
 
 
-def _page(body: str, fragment: bool, title: str) -> str:
+def _page(body: str, fragment: bool, title: str, legend: bool = True) -> str:
     """One legend per page (a fragment is a page to embed: it carries its own)."""
-    div = f'<div class="tl-attr">{STYLE}{LEGEND}{body}</div>'
+    div = f'<div class="tl-attr">{STYLE}{LEGEND if legend else ""}{body}</div>'
     if fragment:
         return div
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}'
@@ -223,8 +223,9 @@ def render_collection(items: Sequence[tuple[str, object]],
         sections.append(f'<div class="tl-item" id="{anchor}"><h3>{escape(item_id)}</h3>'
                         f"{body}</div>")
         for p in parts:
-            cells = [f'<a href="#{anchor}">{escape(item_id)}</a>', escape(p.label),
-                     escape(p.target)] + [f'<td class="tl-num">{v}</td>' for v in (
+            short = p.text if len(p.text) <= 60 else p.text[:57] + "..."
+            cells = [f'<a href="#{anchor}">{escape(item_id)}</a>', escape(short),
+                     escape(p.label), escape(p.target)] + [f'<td class="tl-num">{v}</td>' for v in (
                          f"{p.confidence:.2f}", _fmt(p.output), _fmt(p.baseline_output),
                          _fmt(output_difference(p), sign=True), _fmt_error(p))]
             rows.append("<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>"
@@ -232,11 +233,12 @@ def render_collection(items: Sequence[tuple[str, object]],
     errors = [p.completeness_error for _, item in items for p in _parts_of(item)
               if p.completeness_error is not None]
     worst = f"; largest completeness error {max(errors):.2%}" if errors else ""
-    head = ("<tr><th>id</th><th>label</th><th>target</th><th>confidence</th><th>F(input)</th>"
+    head = ("<tr><th>id</th><th>text</th><th>label</th><th>target</th><th>confidence</th>"
+            "<th>F(input)</th>"
             "<th>F(baseline)</th><th>difference</th><th>completeness error</th></tr>")
     summary = (f"<h2>{escape(title)}</h2><p>{len(items)} texts{escape(worst)}.</p>"
                f"<table>{head}{''.join(rows)}</table>")
-    return _page(summary + "".join(sections), False, title)
+    return _page(summary + LEGEND + "".join(sections), False, title, legend=False)
 
 
 def _parts_of(item: object) -> Sequence[AttributionView]:
