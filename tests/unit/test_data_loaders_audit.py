@@ -3,6 +3,7 @@ column names, malformed JSON Lines, and a large table streamed in chunks, not re
 
 from __future__ import annotations
 
+import json
 import tracemalloc
 
 import pytest
@@ -140,3 +141,27 @@ def test_load_dataset_table_error_through_cli(tmp_path):
     assert "is empty" in str(result.exception)
     with pytest.raises(DataError):
         load_dataset(str(path))
+
+
+def test_squad_json_edge_cases(tmp_path):
+    from textlens.data.squad import load_squad
+
+    payload = {"data": [{"title": "T", "paragraphs": [{"context": "Paris is in France.", "qas": [
+        {"id": "ok", "question": "Where?", "answers": [{"text": "France", "answer_start": 12}]}]}]},
+        "not an article"]}
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(payload).replace("\n", "\r\n").encode())
+    data = load_squad("all", path=bom)
+    assert [e.id for e in data] == ["ok"] and len(data.bad_rows) == 1
+    empty = tmp_path / "empty.json"
+    empty.write_bytes(b"")
+    with pytest.raises(DataError, match="is empty"):
+        load_squad("all", path=empty)
+    none = tmp_path / "none.json"
+    none.write_text(json.dumps({"data": []}))
+    with pytest.raises(DataError, match="no questions"):
+        load_squad("all", path=none)
+    broken = tmp_path / "broken.json.zip"
+    broken.write_bytes(b"PK not really")
+    with pytest.raises(DataError, match="zip"):
+        load_squad("all", path=broken)

@@ -79,7 +79,8 @@ def test_explain_cli_checks_options_before_loading(args, listed, tmp_path):
 
 def test_evaluate_cli_checks_task_and_windows_first(tmp_path):
     for args, listed in ((["--task", "ner"], "classification, qa"),
-                         (["--doc-stride", "500", "--max-length", "384"], "below max_length")):
+                         (["--doc-stride", "500", "--max-length", "384"], "below max_length"),
+                         (["--split", "dev"], "train, validation, all")):
         result = CliRunner().invoke(app, ["evaluate", "--model", str(tmp_path / "none"), *args])
         assert isinstance(result.exception, TextlensError)
         assert listed in str(result.exception)

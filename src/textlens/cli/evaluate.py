@@ -52,6 +52,8 @@ def evaluate(
 
     if task is not None:
         check_choice("--task", task, ("classification", "qa"))
+    if data in (None, "sst2", "squad"):
+        check_choice("--split", split, ("train", "validation", "all"))
     if max_length is not None or doc_stride is not None:
         QAWindowing(max_length or 384, doc_stride if doc_stride is not None else 128)
     check_output(json_out, "--json")
