@@ -28,6 +28,20 @@ def test_explain_takes_a_path_string_and_matches_the_loaded_model(tiny_classifie
     assert textlens.load_model(clf_dir).label_names == ("negative", "positive")
 
 
+def test_predict_and_evaluate_take_a_path(tiny_classifier, clf_dir):
+    from textlens.data import Dataset, TextExample
+    from textlens.metrics.evaluate import evaluate_classification
+    from textlens.models.predict import predict_classification
+
+    texts = ["a fine film", "a dull plot"]
+    by_path = predict_classification(str(clf_dir), texts, progress=False)
+    by_model = predict_classification(tiny_classifier, texts, progress=False)
+    np.testing.assert_allclose(by_path.probabilities, by_model.probabilities, atol=1e-6)
+    data = Dataset("d", "validation", tuple(TextExample(str(i), t, i) for i, t in
+                                             enumerate(texts)), clf_dir)
+    assert evaluate_classification(str(clf_dir), data)["n"] == 2
+
+
 def test_faithfulness_takes_a_path(clf_dir):
     from textlens.attribution.faithfulness import run_faithfulness
 
