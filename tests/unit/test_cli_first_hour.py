@@ -97,6 +97,7 @@ def test_output_paths_checked_before_any_work(clf_dir, tmp_path, monkeypatch):
         raise AssertionError("the model was loaded before the output path was checked")
 
     monkeypatch.setattr(loading, "load_model", forbidden)
+    monkeypatch.setattr("textlens.models.load_model", forbidden)
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")
     cases = [(["explain", "t", "--html", str(tmp_path)], "is a directory"),
@@ -123,3 +124,17 @@ def test_unwritable_output_is_refused(tmp_path, monkeypatch):
     with pytest.raises(TextlensError, match="cannot be written"):
         options.check_output(locked / "e.html", "--html")
     options.check_output(tmp_path / "new" / "deeper" / "e.html", "--html")  # fine: created later
+
+
+def test_missing_model_path_fails_before_heavy_imports(tmp_path):
+    """`--model ./nope` is refused before torch or transformers are imported."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom textlens.cli.main import app\ntry:\n"
+            "    app(['explain', 'x', '--model', './nope'], standalone_mode=False)\n"
+            "except Exception as e:\n    print(type(e).__name__, 'torch' in sys.modules,"
+            " 'transformers' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path, check=True)
+    assert out.stdout.split() == ["ModelError", "False", "False"]

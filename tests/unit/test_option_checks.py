@@ -63,6 +63,17 @@ def clf_dir(tiny_classifier, tmp_path):
     return save_model(tiny_classifier, tmp_path / "clf")
 
 
+@pytest.fixture
+def no_loading(monkeypatch):
+    from textlens.models import loading
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the model was loaded before the options were checked")
+
+    monkeypatch.setattr(loading, "load_model", forbidden)
+    monkeypatch.setattr("textlens.models.load_model", forbidden)
+
+
 @pytest.mark.parametrize("args,listed", [
     (["--aggregate", "median"], "sum, mean, max-abs"),
     (["--score", "prob"], "logit, probability"),
@@ -70,24 +81,23 @@ def clf_dir(tiny_classifier, tmp_path):
     (["--method", "shap"], "gradient-x-input"),
     (["--device", "gpu"], "auto, cpu, cuda"),
 ])
-def test_explain_cli_checks_options_before_loading(args, listed, tmp_path):
-    result = CliRunner().invoke(app, ["explain", "a film", "--model", str(tmp_path / "none"),
-                                      *args])
+def test_explain_cli_checks_options_before_loading(args, listed, clf_dir, no_loading):
+    result = CliRunner().invoke(app, ["explain", "a film", "--model", str(clf_dir), *args])
     assert isinstance(result.exception, TextlensError), result.output
-    assert listed in str(result.exception)  # not the missing model: options come first
+    assert listed in str(result.exception)
 
 
-def test_evaluate_cli_checks_task_and_windows_first(tmp_path):
+def test_evaluate_cli_checks_task_and_windows_first(clf_dir, no_loading):
     for args, listed in ((["--task", "ner"], "classification, qa"),
                          (["--doc-stride", "500", "--max-length", "384"], "below max_length"),
                          (["--split", "dev"], "train, validation, all")):
-        result = CliRunner().invoke(app, ["evaluate", "--model", str(tmp_path / "none"), *args])
+        result = CliRunner().invoke(app, ["evaluate", "--model", str(clf_dir), *args])
         assert isinstance(result.exception, TextlensError)
         assert listed in str(result.exception)
 
 
-def test_faithfulness_cli_checks_methods_first(tmp_path):
-    result = CliRunner().invoke(app, ["faithfulness", "--model", str(tmp_path / "none"),
+def test_faithfulness_cli_checks_methods_first(clf_dir, no_loading):
+    result = CliRunner().invoke(app, ["faithfulness", "--model", str(clf_dir),
                                       "--methods", "ig,shap"])
     assert isinstance(result.exception, TextlensError)
     assert "Unknown attribution method 'shap'" in str(result.exception)

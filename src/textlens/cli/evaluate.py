@@ -50,6 +50,7 @@ def evaluate(
     from textlens.models.qa import QAWindowing
     from textlens.store.files import atomic_write_json
 
+    model = model_source(model)
     if task is not None:
         check_choice("--task", task, ("classification", "qa"))
     if data in (None, "sst2", "squad"):
@@ -58,7 +59,6 @@ def evaluate(
         QAWindowing(max_length or 384, doc_stride if doc_stride is not None else 128)
     check_output(json_out, "--json")
     check_device(device)
-    model = model_source(model)
     loaded = load_model(model, task, device)  # type: ignore[arg-type]
     name = data or ("squad" if loaded.task == "qa" else "sst2")
     dataset = load_dataset(name, split, data_dir=data_dir, text_col=text_col,

@@ -77,6 +77,7 @@ def explain_command(
     from textlens.models.loading import load_model
 
     # Everything the user typed is checked before the model loads (seconds) or any work.
+    source = model_source(model)
     get_method(method, steps=steps, tolerance=tolerance)
     check_choice("--aggregate", aggregate, AGGREGATIONS)
     check_choice("--part", part, QA_PARTS)
@@ -87,7 +88,7 @@ def explain_command(
     if input_file is not None and out is None:
         raise InputError("--input needs --out OUT.jsonl.", "add --out explanations.jsonl.")
     check_device(device)
-    loaded = load_model(model_source(model), device=device)
+    loaded = load_model(source, device=device)
     options: dict[str, Any] = {"method": method, "score": score, "aggregation": aggregate,
                                "truncate": truncate, "steps": steps, "tolerance": tolerance}
     if loaded.task == "classification" and target is not None:

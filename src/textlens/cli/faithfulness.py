@@ -39,12 +39,13 @@ def faithfulness_command(
     from textlens.models.loading import load_model
     from textlens.store.files import atomic_write_json
 
+    source = model_source(model)
     for method in methods.split(","):
         if method.strip():
             get_method(method.strip())
     check_output(json_out, "--json")
     check_device(device)
-    loaded = load_model(model_source(model), task="classification", device=device)
+    loaded = load_model(source, task="classification", device=device)
     dataset = load_dataset(data, split, data_dir=data_dir).sample(n, seed)
     texts = [ex.text for ex in dataset]
     result = run_faithfulness(loaded, texts, [m.strip() for m in methods.split(",") if m],

@@ -24,10 +24,15 @@ IdCol = Annotated[str | None, typer.Option("--id-col", help="Id column of a tabl
 
 
 def model_source(model: str | None) -> str:
-    """--model, or the demo's model where it exists (else a clear error): never a silent `.`."""
-    from textlens.models.loading import default_model
+    """--model, or the demo's model where it exists (else a clear error): never a silent `.`.
+    A local-looking path that does not exist fails here, before torch is even imported."""
+    from textlens.models.loading import default_model, looks_local, resolve_source
 
-    return model if model is not None else str(default_model())
+    if model is None:
+        return str(default_model())
+    if looks_local(model) or Path(model).expanduser().exists():
+        resolve_source(model)
+    return model
 
 
 def check_output(path: str | Path | None, option: str) -> None:

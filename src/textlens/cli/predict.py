@@ -41,9 +41,10 @@ def predict(
     from textlens.models.predict import predict_classification, predict_qa
     from textlens.store.files import atomic_write_text
 
+    source = model_source(model)
     check_output(out, "--out")
     check_device(device)
-    loaded = load_model(model_source(model), device=device)
+    loaded = load_model(source, device=device)
     console = Console()
     if loaded.task == "classification" and (question is not None or context is not None):
         raise InputError(f"The model {loaded.source} is a classifier "
