@@ -47,7 +47,7 @@ def evaluate(
     from textlens.errors import DataError
     from textlens.metrics.evaluate import evaluate_classification, evaluate_qa
     from textlens.models import load_model
-    from textlens.models.qa import QAWindowing
+    from textlens.models.qa import DEFAULT_QA_WINDOWING, QAWindowing
     from textlens.store.files import atomic_write_json
 
     model = model_source(model)
@@ -56,7 +56,8 @@ def evaluate(
     if data in (None, "sst2", "squad"):
         check_choice("--split", split, ("train", "validation", "all"))
     if max_length is not None or doc_stride is not None:
-        QAWindowing(max_length or 384, doc_stride if doc_stride is not None else 128)
+        QAWindowing(max_length or DEFAULT_QA_WINDOWING.max_length,
+                    DEFAULT_QA_WINDOWING.stride if doc_stride is None else doc_stride)
     check_output(json_out, "--json")
     check_device(device)
     loaded = load_model(model, task, device)  # type: ignore[arg-type]
