@@ -13,4 +13,4 @@ def check_choice(option: str, value: object, valid: Iterable[object]) -> None:
     allowed = tuple(valid)
     if value not in allowed:
         raise InputError(f"Unknown {option} {value!r}.",
-                         f"use one of: {', '.join(str(v) for v in allowed)}.")
+                         f"use one of: {', '.join(str(v) for v in allowed if v is not None)}.")

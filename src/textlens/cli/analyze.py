@@ -48,11 +48,12 @@ def analyze(
     """Map the population of samples in the model's latent space and find what is wrong."""
     from rich.console import Console
 
+    from textlens.choices import check_choice
     from textlens.config import seed_everything
     from textlens.data import load_dataset
     from textlens.errors import InputError
     from textlens.latent.embeddings import EmbeddingOptions
-    from textlens.latent.options import AnalysisOptions, check_choice
+    from textlens.latent.options import AnalysisOptions
     from textlens.latent.pipeline import analyze as run_analysis
     from textlens.latent.pipeline import check_out_dir
     from textlens.models.loading import load_model

@@ -9,10 +9,10 @@ pooling) fails at the start of `analyze`, not after minutes of prediction and em
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from textlens.choices import check_choice
 from textlens.errors import InputError
 from textlens.latent.clustering import AffinityPropagationFinder, ClustersFinder, make_finder
 from textlens.latent.embeddings import EmbeddingOptions
@@ -25,14 +25,6 @@ if TYPE_CHECKING:
 IssueProbabilities = Literal["auto", "model", "crossval"]
 ISSUE_PROBABILITIES: tuple[str, ...] = ("auto", "model", "crossval")
 POOLINGS: tuple[str | None, ...] = (None, "cls", "mean", "span")
-
-
-def check_choice(option: str, value: object, valid: Iterable[object]) -> None:
-    """Refuse `value` for `option` unless it is one of `valid`, listing them."""
-    allowed = tuple(valid)
-    if value not in allowed:
-        raise InputError(f"Unknown {option} {value!r}.",
-                         f"use one of: {', '.join(str(v) for v in allowed if v is not None)}.")
 
 
 def _check_positive(option: str, value: object, minimum: int = 1) -> None:
