@@ -99,7 +99,7 @@ def column(request: Request, name: str, column: str) -> Response:
 
 @router.get("/runs/{name}/texts")
 def hover_texts(request: Request, name: str, positions: str) -> JSONResponse:
-    """Short hover texts for a few positions (comma-separated, at most 50)."""
+    """Ids and short hover texts for a few positions (comma-separated, at most 50)."""
     run = get_run(request, name, "analysis")
     try:
         wanted = [int(p) for p in positions.split(",")[:50] if p]
@@ -108,8 +108,9 @@ def hover_texts(request: Request, name: str, positions: str) -> JSONResponse:
     index = selection.check_positions(run, wanted)
     col = "question" if "question" in run.samples else "text"
     frame = run.samples.iloc[index]
-    return _json({str(p): str(t)[:200] for p, t in zip(index, frame.get(col, frame["id"]),
-                                                        strict=True)})
+    texts = frame[col] if col in frame else frame["id"]
+    return _json({str(p): {"id": i, "text": str(t)[:300]} for p, i, t in
+                  zip(index, frame["id"], texts, strict=True)})
 
 
 @router.get("/runs/{name}/sample")
