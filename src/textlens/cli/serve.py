@@ -35,13 +35,13 @@ def serve(
     if not 0 < port < 65536:
         raise InputError(f"Port {port} is not a TCP port.", "pass --port between 1 and 65535.")
     opened = open_runs(runs)
-    _check_port(host, port)
     console = Console(stderr=True)
     loopback = host in LOOPBACK or _is_loopback(host)
     if not loopback:
         console.print(f"[bold yellow]Warning:[/] listening on {host}: anyone who can reach this "
                       "machine can read these runs' data and write reviews. There is no login.",
                       highlight=False)
+    _check_port(host, port)
     import uvicorn
 
     from textlens.serve.app import create_app

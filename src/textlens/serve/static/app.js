@@ -271,12 +271,13 @@ function wireMap() {
 }
 
 async function main() {
+  const runs = getJSON("runs");  // in flight while WebGL starts (~0.5 s in software WebGL)
   wireMap();
   for (const b of document.querySelectorAll("#tabs button")) b.onclick = () => setView(b.dataset.view);
   for (const b of document.querySelectorAll(".panel-tabs button")) b.onclick = () => setPanel(b.dataset.panel);
   setPanel("selection");
   try {
-    S.runs = await getJSON("runs");
+    S.runs = await runs;
     const picker = document.getElementById("run-picker");
     clear(picker, S.runs.map((r) => el("option", { value: r.name, text: `${r.name} (${r.kind}${r.n ? ", " + r.n.toLocaleString() : ""})` })));
     picker.onchange = () => { openRun(picker.value, {}); toURL(true); };

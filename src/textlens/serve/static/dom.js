@@ -1,5 +1,6 @@
 // DOM and data helpers. Every piece of dataset text enters the page as a text node
-// (textContent / createTextNode): no innerHTML anywhere, so no sample can become markup.
+// (textContent / createTextNode); no HTML-parsing sink is used anywhere, so no sample can
+// become markup.
 "use strict";
 
 function el(tag, props, ...children) {
@@ -12,7 +13,7 @@ function el(tag, props, ...children) {
     else if (k === "style") Object.assign(node.style, v);
     else node.setAttribute(k, String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     node.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -20,7 +21,7 @@ function el(tag, props, ...children) {
 }
 
 function clear(node, ...children) {
-  node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
+  node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined));
   return node;
 }
 
