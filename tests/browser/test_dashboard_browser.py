@@ -106,7 +106,8 @@ def test_lasso_selects_the_points_inside(browser, wait, base):
     assert shown.startswith(f"{count:,} of 600")
     # Independently: which point centres lie inside the polygon the mouse drew (in CSS pixels).
     xy = np.array(browser.execute_script(
-        "const m = window.textlens.map; return Array.from({length: m.n}, (_, i) => m.toScreen(m.xs[i], m.ys[i]));"))
+        "const m = window.textlens.map; "
+        "return Array.from({length: m.n}, (_, i) => m.toScreen(m.xs[i], m.ys[i]));"))
     drawn, p = [ring[0]], ring[0]
     for point in [*ring[1:], ring[0]]:
         p = (p[0] + int(point[0] - p[0]), p[1] + int(point[1] - p[1]))

@@ -157,7 +157,7 @@ def fixed_dataset(run: Run) -> tuple[pd.DataFrame, int]:
     out = frame[keep].copy()
     if "label_name" in frame and run.label_names:
         out["label"] = frame["label_name"].astype(object)
-    out["original_label"] = out["label"] if "label" in out else None
+    out["original_label"] = out.get("label", None)
     reviews = latest_reviews(run)
     decisions = [reviews.get(i, {}).get("decision") for i in out["id"]]
     fixes = [reviews[i]["new_label"] if d == "mislabelled" else None

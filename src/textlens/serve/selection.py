@@ -18,8 +18,8 @@ from textlens.errors import InputError
 from textlens.serve.runs import Run
 
 EXPORT_FORMATS = ("csv", "jsonl", "parquet")
-LIST_COLUMNS = ("id", "split", "title", "question", "text", "label_name", "label", "prediction",
-                "confidence", "loss", "correct", "f1", "cluster")
+LIST_COLUMNS = ("id", "title", "question", "text", "label_name", "prediction", "confidence",
+                "loss", "f1")
 _TERMS_LOCK = threading.Lock()
 
 
@@ -35,7 +35,7 @@ def summarise(run: Run, positions: np.ndarray, sort: str = "loss", descending: b
               limit: int = 200) -> dict[str, Any]:
     """Count, accuracy, mean loss (selection vs all), label and prediction mix, terms, rows."""
     frame = run.samples
-    if sort not in frame.columns:
+    if sort not in frame.columns or sort in ("neighbours",):
         raise InputError(f"Unknown sort column '{sort}'.",
                          f"use one of: {', '.join(c for c in LIST_COLUMNS if c in frame)}.")
     part = frame.iloc[positions]
@@ -52,6 +52,8 @@ def summarise(run: Run, positions: np.ndarray, sort: str = "loss", descending: b
     out["terms"] = distinctive_terms(run, positions)
     ordered = part.sort_values(sort, ascending=not descending, kind="stable", na_position="last")
     shown = [c for c in LIST_COLUMNS if c in frame]
+    if "label_name" not in frame and "label" in frame:
+        shown.insert(shown.index("prediction") if "prediction" in shown else len(shown), "label")
     rows = ordered[shown].head(limit).copy()
     rows.insert(0, "position", ordered.index[:limit].to_numpy())
     out["rows"] = rows

@@ -37,6 +37,7 @@ class PointMap {
     this.onClick = () => {};
     this.onSelect = () => {};
     this.drawCount = 0;
+    this.marked = -1;  // the open sample, ringed on every draw
     this._events();
     new ResizeObserver(() => this.resize()).observe(canvas.parentElement);
   }
@@ -150,6 +151,7 @@ class PointMap {
     attr("a_size", this.buffers.size, 1, gl.FLOAT, false);
     gl.drawArrays(gl.POINTS, 0, this.n);
     this.drawCount++;
+    this.ring(-1);
     if (this.onDraw) this.onDraw(this.drawCount);
   }
 
@@ -210,14 +212,17 @@ class PointMap {
     ctx.fillStyle = "rgba(40,90,200,0.08)"; ctx.fill();
   }
 
-  ring(i) {  // hover ring around point i (or none)
+  ring(i) {  // hover ring around point i (or none), and the open sample's marker
     const ctx = this.overlay.getContext("2d"), dpr = window.devicePixelRatio || 1;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, this.cssW, this.cssH);
-    if (i < 0) return;
-    const [x, y] = this.toScreen(this.xs[i], this.ys[i]);
-    ctx.beginPath(); ctx.arc(x, y, Math.max(5, this.sizes[i] / 2 + 3), 0, 2 * Math.PI);
-    ctx.strokeStyle = "#000"; ctx.lineWidth = 2; ctx.setLineDash([]); ctx.stroke();
+    const circle = (k, colour, width, extra) => {
+      const [x, y] = this.toScreen(this.xs[k], this.ys[k]);
+      ctx.beginPath(); ctx.arc(x, y, Math.max(5, this.sizes[k] / 2 + extra), 0, 2 * Math.PI);
+      ctx.strokeStyle = colour; ctx.lineWidth = width; ctx.setLineDash([]); ctx.stroke();
+    };
+    if (this.marked >= 0 && this.marked < this.n) { circle(this.marked, "#fff", 5, 5); circle(this.marked, "#d00", 2.5, 5); }
+    if (i >= 0) circle(i, "#000", 2, 3);
   }
 
   _events() {

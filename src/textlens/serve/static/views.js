@@ -76,6 +76,7 @@ async function openSample(id, push) {
   let d;
   try { d = await getJSON(runPath(`sample?${q({ id })}`)); } catch (e) { clear(box, el("p", { class: "error", text: e.message })); return; }
   const s = d.sample, qa = d.task === "qa";
+  if (S.map) { S.map.marked = d.position; S.map.ring(-1); }
   const fields = ["label_name", "label", "prediction", "confidence", "loss", "correct", "f1", "split", "cluster"].filter((k) => k in s && !(k === "label" && "label_name" in s));
   const facts = el("div", { class: "stat" }, fields.map((k) => [el("span", { class: "muted", text: k === "correct" && qa ? "EM" : k }), el("span", { text: fmt(s[k]) })]));
   let body;
@@ -170,6 +171,7 @@ function facetPlot(groups, groupBy, value) {
     const W = 220, H = 140, c = el("canvas", { width: W, height: H, title: `${facet || ""} ${name}` });
     const ctx = c.getContext("2d"), bw = (W - 20) / Math.max(1, rows.length);
     ctx.fillStyle = "#222"; ctx.font = "12px sans-serif"; ctx.fillText(name, 4, 12);  // canvas text: never parsed as HTML
+    ctx.fillStyle = "#888"; ctx.font = "10px sans-serif"; ctx.fillText(`±${fmt(max, 1)}`, W - 44, 12);
     ctx.strokeStyle = "#999"; ctx.beginPath(); ctx.moveTo(10, H / 2 + 6); ctx.lineTo(W - 10, H / 2 + 6); ctx.stroke();
     rows.forEach((g, k) => {
       const v = g[value] ?? 0, h = (Math.abs(v) / max) * (H / 2 - 22);
