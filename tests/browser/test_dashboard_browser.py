@@ -177,3 +177,21 @@ def test_a_review_survives_a_server_restart(browser, wait, tmp_path):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_filters_and_views_live_in_the_url(browser, wait, base, run_dir):
+    import duckdb
+
+    con = duckdb.connect(str(run_dir / "textlens.duckdb"), read_only=True)
+    n_val = con.execute("SELECT count(*) FROM samples WHERE split = 'validation'").fetchone()[0]
+    con.close()
+    open_map(browser, wait, f"{base}/?run=demo&f=split:validation&color=cluster")
+    visible = wait(lambda: browser.execute_script(
+        "const v = window.textlens.state.visible; return v && v.reduce((a, b) => a + b, 0)"),
+        10, "the filter")
+    assert visible == n_val
+    assert "split = validation" in browser.find_element(By.ID, "filter-chips").text
+    assert browser.find_element(By.ID, "color-by").get_attribute("value") == "cluster"
+    browser.get(f"{base}/?run=demo&view=issues")
+    wait(lambda: browser.find_elements(By.CSS_SELECTOR, ".card.issue"), 20, "the queue")
+    assert "Label review queue" in browser.find_element(By.ID, "view-issues").text

@@ -198,3 +198,47 @@ def test_label_issues_without_optional_columns(tmp_path):
     q = client.get("/api/runs/old/issues", params={"status": "all"}).json()
     assert q["total"] == 60 and "kind" not in q["rows"][0]["evidence"]
     assert client.get("/api/runs/old/issues", params={"status": "weird"}).status_code == 400
+
+
+def test_qa_run_sample_has_spans_and_the_queue_has_no_class_suggestion(tmp_path):
+    from textlens.store.run_db import write_run_db
+
+    context = "Tesla was born in 1856 in Smiljan. He moved to New York in 1884."
+    samples = pd.DataFrame({
+        "id": ["q1", "q2"], "split": ["train", "validation"], "title": ["Tesla", "Tesla"],
+        "question": ["When was Tesla born?", "Where did he move?"], "context": [context, context],
+        "label": ["1856", "New York"], "answers": [json.dumps(["1856"]), json.dumps(["New York"])],
+        "answer_starts": [json.dumps([18]), json.dumps([47])], "prediction": ["1884", "New York"],
+        "pred_start": [59, 47], "pred_end": [63, 55], "confidence": [0.8, 0.9],
+        "loss": [3.1, 0.2], "correct": [0.0, 1.0], "f1": [0.0, 1.0], "x": [0.0, 1.0],
+        "y": [0.0, 1.0], "cluster": [0, 0], "neighbours": [json.dumps(["q2"]), json.dumps(["q1"])]})
+    issues = pd.DataFrame({"id": ["q1", "q2"], "score": [0.5, 0.0], "rank": [1, 2],
+                           "reason": ["confident span far from gold", ""], "flagged": [True, False]})
+    write_run_db(tmp_path / "squad", {"samples": samples, "label_issues": issues},
+                 {"task": "qa"})
+    client = TestClient(create_app(open_runs([tmp_path / "squad"])))
+    d = client.get("/api/runs/squad/sample", params={"id": "q1"}).json()
+    s = d["sample"]
+    assert d["task"] == "qa" and s["answers"] == ["1856"]
+    assert context[s["answer_starts"][0]:s["answer_starts"][0] + 4] == "1856"
+    assert context[s["pred_start"]:s["pred_end"]] == "1884"
+    assert d["neighbours"][0]["id"] == "q2"
+    q = client.get("/api/runs/squad/issues").json()
+    assert q["rows"][0]["id"] == "q1" and q["rows"][0]["suggested"] is None
+    assert q["rows"][0]["text"] == "When was Tesla born?" and q["rows"][0]["context"] == context
+    ok = client.post("/api/runs/squad/reviews", json={"sample_id": "q1", "decision": "mislabelled",
+                                                      "new_label": "1884"})
+    assert ok.status_code == 200  # QA: the corrected answer is free text
+    summary = client.post("/api/runs/squad/selection", json={"positions": [0, 1]}).json()
+    assert summary["mean_f1"] == pytest.approx(0.5)
+
+
+def test_serving_code_is_not_imported_by_the_cli_help():
+    import subprocess
+    import sys
+
+    code = ("import sys; import textlens; from textlens.cli.main import app; "
+            "print([m for m in ('fastapi', 'uvicorn', 'starlette', 'textlens.serve.app') "
+            "if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
