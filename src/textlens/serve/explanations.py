@@ -59,10 +59,14 @@ def explanation(run: Run, sample_id: str, kind: str, override: str | None = None
     if sample_id not in run.positions:
         raise InputError(f"No sample '{sample_id}' in run '{run.name}'.", "pick a sample on the map.")
     source = model_source(run, override)
-    with _LOCK:
+    with _LOCK:  # the fingerprint of an overriding model is computed once
         key = model_key(run, source, override)
-        cached = run.store.cached_explanation(sample_id, kind, key)
-        if cached is not None or not compute:
+    cached = run.store.cached_explanation(sample_id, kind, key)  # not blocked by a computation
+    if cached is not None or not compute:
+        return cached
+    with _LOCK:
+        cached = run.store.cached_explanation(sample_id, kind, key)  # computed while we waited?
+        if cached is not None:
             return cached
         row = run.samples.iloc[run.positions[sample_id]]
         value = _compute(_loaded(source, run.task), row, kind, run.task)
