@@ -75,10 +75,12 @@ def map_timings(base: str, rounds: int) -> dict:
                 gl.readPixels(0, 0, c.width, c.height, gl.RGBA, gl.UNSIGNED_BYTE, px);
                 let n = 0; for (let i = 0; i < px.length; i += 4) if (px[i] < 240) n++; return n;""")
             n_points = drv.execute_script("return window.textlens.map.n")
+            marks = drv.execute_script("return window.textlens.marks")
             entries = drv.execute_script(
                 "return performance.getEntriesByType('resource').map(e => [e.name, e.transferSize,"
                 " e.duration])")
-            out.append({"drawn_ms": drawn, "points": n_points, "non_blank_pixels": pixels,
+            out.append({"drawn_ms": drawn, "marks_ms": marks, "points": n_points,
+                        "non_blank_pixels": pixels,
                         "bytes": int(sum(e[1] or 0 for e in entries))})
     finally:
         drv.quit()

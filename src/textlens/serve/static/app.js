@@ -74,7 +74,7 @@ async function restyle() {
       if (c.info.kind === "numeric") rgb = Number.isFinite(v) ? ramp((v - lo) / ((hi - lo) || 1)) : [180, 180, 180];
       else rgb = v === 0xFFFF ? [180, 180, 180] : palette[v % palette.length];
     }
-    let alpha = 200;
+    let alpha = n > 20000 ? 150 : 210;  // overplotting: lighter when dense
     if (S.visible && !S.visible[i]) { rgb = [205, 205, 205]; alpha = 60; }
     else if (selected && !selected[i]) alpha = 45;
     colors.set([rgb[0], rgb[1], rgb[2], alpha], 4 * i);
@@ -206,11 +206,15 @@ async function openMap(url) {
   clear(sizeSel, el("option", { value: "", text: "(none)" }), S.meta.columns.filter((c) => c.kind === "numeric").map((c) => el("option", { value: c.name, text: c.name })));
   colorSel.value = S.color || ""; sizeSel.value = S.size || "";
   filterEditor(); chips();
+  const marks = { ...(window.textlens.marks || {}), meta: performance.now() };
   const [buf] = await Promise.all([getBinary(`runs/${encodeURIComponent(S.run)}/points`), column(S.color), column(S.size)]);
+  marks.data = performance.now();
   const n = S.meta.n;
   S.map.setPoints(new Float32Array(buf, 0, n), new Float32Array(buf, 4 * n, n));
+  marks.points = performance.now();
   await restyle();
-  window.textlens.drawnAt = performance.now();
+  window.textlens.drawnAt = marks.drawn = performance.now();
+  window.textlens.marks = marks;  // ms since navigation: meta received, arrays received, ...
   status(`${n.toLocaleString()} points`);
   for (const h of S.meta.hover) column(h);  // for hover text, in the background
 }
@@ -271,6 +275,7 @@ function wireMap() {
 }
 
 async function main() {
+  window.textlens.marks = { start: performance.now() };
   const runs = getJSON("runs");  // in flight while WebGL starts (~0.5 s in software WebGL)
   wireMap();
   for (const b of document.querySelectorAll("#tabs button")) b.onclick = () => setView(b.dataset.view);
