@@ -135,6 +135,10 @@ def sample(request: Request, name: str, id: str, k: int = 10) -> JSONResponse:
         neighbours.append({"position": other_pos, **{f: other_row.get(f) for f in
                                                        SAMPLE_FIELDS_SHORT if f in other_row}})
     issue = _issue_of(run, id)
+    if issue is not None:
+        import pandas as pd
+
+        issue = {**issue, "suggested": reviews.suggested_labels(run, pd.DataFrame({"id": [id]}))[0]}
     return _json({"run": run.name, "position": pos, "task": run.task, "sample": detail,
                   "neighbours": neighbours, "issue": issue,
                   "review": reviews.latest_reviews(run).get(id),

@@ -87,7 +87,7 @@ async function openSample(id, push) {
       el("h3", {}, "context ", el("mark", { class: "gold", text: "gold" }), " ", el("mark", { class: "pred", text: "predicted" })), markSpans(s.context || "", ranges)];
   } else body = [el("div", { class: "text-block", id: "sample-text", text: s.text })];
   const issue = d.issue ? el("div", { class: "card" }, el("h4", { text: `label issue #${d.issue.rank ?? "?"}${d.issue.kind ? " (" + d.issue.kind + ")" : ""}` }), el("div", { text: d.issue.reason || "" }),
-    reviewControls(s.id, d.label_names, d.review, null)) : null;
+    reviewControls(s.id, d.label_names, d.review, d.issue.suggested)) : null;
   const expBox = el("div", { id: "explanations" });
   const neighbours = el("div", {}, el("h3", { text: "most similar samples" }),
     table(d.neighbours, ["id", qa ? "question" : "text", "label_name", "prediction", "loss"].filter((c) => !d.neighbours.length || c in d.neighbours[0]), { onRow: (r) => openSample(r.id, true) }));
@@ -104,7 +104,9 @@ function explanationBlock(parent, s, kind, qa) {
     clear(block, el("h4", { text: title }), parts.map((p, k) => el("div", {},
       qa ? el("div", { class: "muted", text: k === 0 ? "answer start" : "answer end" }) : null,
       heatmap(qa ? exp.context : p.text, p.word_spans, p.word_scores, qa ? 1 : undefined))),
-      el("div", { class: "muted", text: `target ${qa ? exp.answer : exp.label} · completeness error ${fmt(exp.completeness_error, 4)} · ${parts.reduce((a, p) => a + (p.steps || 0), 0)} gradient rows` }));
+      el("div", { class: "muted", text: [kind === "loss" ? `loss against the gold ${qa ? "answer" : "label"} (${exp.method})` : `target ${qa ? exp.answer : exp.label} (${exp.method})`,
+        exp.completeness_error === null || exp.completeness_error === undefined ? "no completeness check for this method" : `completeness error ${fmt(exp.completeness_error, 4)}`,
+        `${parts.reduce((a, p) => a + (p.steps || 0), 0)} gradient rows`, "blue: raises it, red: lowers it"].join(" · ") }));
   };
   const compute = async (doCompute) => {
     if (doCompute) clear(block, el("h4", { text: title }), el("p", { class: "muted", text: "computing…" }));
