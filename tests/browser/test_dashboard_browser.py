@@ -195,3 +195,33 @@ def test_filters_and_views_live_in_the_url(browser, wait, base, run_dir):
     browser.get(f"{base}/?run=demo&view=issues")
     wait(lambda: browser.find_elements(By.CSS_SELECTOR, ".card.issue"), 20, "the queue")
     assert "Label review queue" in browser.find_element(By.ID, "view-issues").text
+
+
+def test_hover_shows_the_text_and_a_box_selects(browser, wait, base):
+    open_map(browser, wait, f"{base}/?run=demo")
+    canvas = browser.find_element(By.ID, "map-overlay")
+    box = canvas.rect
+    target = browser.execute_script("""const m = window.textlens.map;
+        for (let i = 0; i < m.n; i++) { const [x, y] = m.toScreen(m.xs[i], m.ys[i]);
+          if (m.pick(x, y, 8) === i) return i; } return -1;""")
+    x, y = browser.execute_script(
+        f"const m = window.textlens.map; return m.toScreen(m.xs[{target}], m.ys[{target}])")
+    ActionChains(browser).move_to_element_with_offset(
+        canvas, int(x - box["width"] / 2), int(y - box["height"] / 2)).perform()
+    text = browser.execute_script(
+        f"return getJSON(runPath('texts?positions={target}')).then(r => r['{target}'].text)")
+    wait(lambda: text in browser.find_element(By.ID, "tooltip").text, 10, "the hover text")
+    browser.find_element(By.CSS_SELECTOR, '.modes button[data-mode="box"]').click()
+    left, top = box["width"] * 0.25, box["height"] * 0.25
+    ActionChains(browser).move_to_element_with_offset(
+        canvas, int(left - box["width"] / 2), int(top - box["height"] / 2)).click_and_hold(
+    ).move_by_offset(int(box["width"] * 0.5), int(box["height"] * 0.5)).release().perform()
+    count = wait(lambda: browser.execute_script("return window.textlens.lastSummary && "
+                                                "window.textlens.lastSummary.count"), 20, "summary")
+    xy = np.array(browser.execute_script(
+        "const m = window.textlens.map; "
+        "return Array.from({length: m.n}, (_, i) => m.toScreen(m.xs[i], m.ys[i]));"))
+    x0, y0 = int(left - box["width"] / 2) + box["width"] / 2, int(top - box["height"] / 2) + box["height"] / 2
+    x1, y1 = x0 + int(box["width"] * 0.5), y0 + int(box["height"] * 0.5)
+    inside = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+    assert abs(count - int(inside.sum())) <= 2 and count > 0
