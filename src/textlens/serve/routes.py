@@ -146,11 +146,13 @@ def sample(request: Request, name: str, id: str, k: int = 10) -> JSONResponse:
 
 
 def _issue_of(run: Run, sample_id: str) -> dict[str, Any] | None:
-    if "issues_by_id" not in run.cache:
-        frame = run.small.get("label_issues")
-        run.cache["issues_by_id"] = ({} if frame is None or "id" not in frame else
-                                     {str(r["id"]): r for r in to_json(frame)})
-    return run.cache["issues_by_id"].get(sample_id)
+    frame = run.small.get("label_issues")
+    if frame is None or "id" not in frame:
+        return None
+    if "issues_by_id" not in run.cache:  # id -> row position; rows are converted when asked
+        run.cache["issues_by_id"] = {str(i): k for k, i in enumerate(frame["id"])}
+    row = run.cache["issues_by_id"].get(sample_id)
+    return None if row is None else to_json(frame.iloc[[row]])[0]
 
 
 @router.post("/runs/{name}/explain")
