@@ -61,17 +61,20 @@ def explanation(run: Run, sample_id: str, kind: str, override: str | None = None
     source = model_source(run, override)
     with _LOCK:  # the fingerprint of an overriding model is computed once
         key = model_key(run, source, override)
-    cached = run.store.cached_explanation(sample_id, kind, key)  # not blocked by a computation
-    if cached is not None or not compute:
-        return cached
-    with _LOCK:
-        cached = run.store.cached_explanation(sample_id, kind, key)  # computed while we waited?
+    memo = run.cache.setdefault("explanations", {})
+    if (sample_id, kind, key) not in memo:  # not blocked by a running computation
+        cached = run.store.cached_explanation(sample_id, kind, key)
         if cached is not None:
-            return cached
-        row = run.samples.iloc[run.positions[sample_id]]
-        value = _compute(_loaded(source, run.task), row, kind, run.task)
-        run.store.cache_explanation(sample_id, kind, key, value)
-        return value
+            memo[sample_id, kind, key] = cached
+    if (sample_id, kind, key) in memo or not compute:
+        return memo.get((sample_id, kind, key))
+    with _LOCK:
+        if (sample_id, kind, key) not in memo:  # unless computed while we waited
+            row = run.samples.iloc[run.positions[sample_id]]
+            value = _compute(_loaded(source, run.task), row, kind, run.task)
+            run.store.cache_explanation(sample_id, kind, key, value)
+            memo[sample_id, kind, key] = value
+        return memo[sample_id, kind, key]
 
 
 def _compute(loaded: Any, row: Any, kind: str, task: str) -> dict[str, Any]:
