@@ -58,6 +58,11 @@ def test_points_and_columns_are_typed_arrays_in_row_order(client, run_dir):
     loss = np.frombuffer(client.get("/api/runs/demo/columns/loss").content, dtype="<f4")
     np.testing.assert_allclose(loss, samples["loss"], rtol=1e-6)
     assert client.get("/api/runs/demo/columns/text").status_code == 404
+    issues = table(run_dir, "label_issues").set_index("id").loc[samples["id"]]
+    score = np.frombuffer(client.get("/api/runs/demo/columns/issue_score").content, dtype="<f4")
+    np.testing.assert_allclose(score, issues["score"], rtol=1e-6)  # colour by issue score
+    kinds = np.frombuffer(client.get("/api/runs/demo/columns/issue_kind").content, dtype="<u2")
+    assert [cols["issue_kind"]["categories"][k] for k in kinds] == issues["kind"].tolist()
 
 
 def test_missing_values_become_null_codes_and_nan():

@@ -22,7 +22,7 @@ ISSUE_STATUSES = ("open", "reviewed", "all")
 DERIVED = ("prediction", "predicted_label", "confidence", "loss", "correct", "f1", "x", "y",
            "cluster", "neighbours", "pred_start", "pred_end", "label_name", "text_length",
            "question_length", "context_length", "answer_length", "answer_position",
-           "question_type", "answer_type")
+           "question_type", "answer_type", "issue_score", "issue_kind", "issue_flagged")
 
 
 def latest_reviews(run: Run) -> dict[str, dict[str, Any]]:

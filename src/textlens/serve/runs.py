@@ -150,10 +150,23 @@ def _analysis_run(name: str, path: Path, store: RunStore, info: dict[str, Any],
             samples[axis] = 0.0
     small = {t: store.read(f'SELECT * FROM "{t}"') for t in ("clusters", "label_issues", "slices")
              if t in tables}
+    _add_issue_columns(samples, small.get("label_issues"))
     return Run(name, path, "analysis", store, info, tables, samples=samples,
                positions={s: i for i, s in enumerate(samples["id"])},
                columns=describe_columns(samples), label_names=_label_names(samples, info),
                small=small)
+
+
+def _add_issue_columns(samples: pd.DataFrame, issues: pd.DataFrame | None) -> None:
+    """`issue_score` (and `issue_kind`, `issue_flagged` when present) joined onto the samples
+    in memory, so the map can be coloured by them; the store is not changed."""
+    if issues is None or "id" not in issues or "score" not in issues:
+        return
+    by_id = issues.assign(id=issues["id"].astype(str)).drop_duplicates("id").set_index("id")
+    for source, target in (("score", "issue_score"), ("kind", "issue_kind"),
+                           ("flagged", "issue_flagged")):
+        if source in by_id and target not in samples:
+            samples[target] = samples["id"].map(by_id[source])
 
 
 def _label_names(samples: pd.DataFrame, info: dict[str, Any]) -> tuple[str, ...]:
