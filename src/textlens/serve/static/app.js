@@ -59,6 +59,7 @@ function quantiles(values) {
 
 // Colours and sizes for every point: colour column, filters (grey), selection (others faded).
 async function restyle() {
+  if (!S.map) return;
   const n = S.meta.n, colors = new Uint8Array(4 * n), sizes = new Float32Array(n);
   const [c, z] = await Promise.all([column(S.color), column(S.size)]);
   await computeVisible();
@@ -207,6 +208,7 @@ async function openMap(url) {
   colorSel.value = S.color || ""; sizeSel.value = S.size || "";
   filterEditor(); chips();
   const marks = { ...(window.textlens.marks || {}), meta: performance.now() };
+  if (!S.map) return;
   const [buf] = await Promise.all([getBinary(`runs/${encodeURIComponent(S.run)}/points`), column(S.color), column(S.size)]);
   marks.data = performance.now();
   const n = S.meta.n;
@@ -277,7 +279,7 @@ function wireMap() {
 async function main() {
   window.textlens.marks = { start: performance.now() };
   const runs = getJSON("runs");  // in flight while WebGL starts (~0.5 s in software WebGL)
-  wireMap();
+  try { wireMap(); } catch (e) { S.map = null; status(`The map needs WebGL (${e.message}); the other views work.`, true); }
   for (const b of document.querySelectorAll("#tabs button")) b.onclick = () => setView(b.dataset.view);
   for (const b of document.querySelectorAll(".panel-tabs button")) b.onclick = () => setPanel(b.dataset.panel);
   setPanel("selection");
