@@ -147,3 +147,22 @@ def test_export_labels_applies_accepted_fixes(run_dir, tmp_path, suffix):
     assert "loss" not in fixed and "prediction" not in fixed and "p_0" not in fixed
     bad = CliRunner().invoke(cli, ["export-labels", str(run_dir), "--out", str(tmp_path / "x.xlsx")])
     assert bad.exit_code != 0
+
+
+def test_the_analysis_tables_are_never_written(run_dir):
+    def snapshot() -> dict[str, pd.DataFrame]:
+        con = duckdb.connect(str(run_dir / "textlens.duckdb"), read_only=True)
+        try:
+            return {t: con.execute(f'SELECT * FROM "{t}"').fetchdf() for t in
+                    ("samples", "clusters", "label_issues", "slices", "run_info")}
+        finally:
+            con.close()
+
+    before = snapshot()
+    client = client_for(run_dir)
+    client.post("/api/runs/demo/reviews", json={"sample_id": "s000002", "decision": "unsure"})
+    client.post("/api/runs/demo/saved-slices", json={"name": "x", "positions": [1, 2]})
+    client.post("/api/runs/demo/selection", json={"positions": list(range(50))})
+    after = snapshot()
+    for name, frame in before.items():
+        pd.testing.assert_frame_equal(frame, after[name], check_like=False)
