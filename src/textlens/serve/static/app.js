@@ -77,7 +77,7 @@ async function restyle() {
     }
     let alpha = n > 20000 ? 150 : 210;  // overplotting: lighter when dense
     if (S.visible && !S.visible[i]) { rgb = [205, 205, 205]; alpha = 60; }
-    else if (selected && !selected[i]) alpha = 45;
+    else if (selected && !selected[i]) alpha = 70;
     colors.set([rgb[0], rgb[1], rgb[2], alpha], 4 * i);
   }
   if (z) {
