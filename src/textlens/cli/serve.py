@@ -48,7 +48,7 @@ def serve(
     from textlens.serve.selection import warm_up
 
     application = create_app(opened, str(model) if model else None, loopback=loopback)
-    warm_up(opened)
+    warm_up(opened, str(model) if model else None)
     shown = f"[{host}]" if ":" in host else host
     for name in opened:
         console.print(f"textlens: http://{shown}:{port}/?run={name}", highlight=False)

@@ -51,6 +51,16 @@ def _loaded(source: str, task: str) -> Any:
     return _MODELS[source]
 
 
+def preload(run: Run, override: str | None = None) -> None:
+    """Load the run's model now if it is available (quietly skipped otherwise)."""
+    try:
+        source = model_source(run, override)
+        with _LOCK:
+            _loaded(source, run.task)
+    except Exception:  # noqa: BLE001 - the first explanation reports the problem properly
+        return
+
+
 def explanation(run: Run, sample_id: str, kind: str, override: str | None = None,
                 compute: bool = True) -> dict[str, Any] | None:
     """The cached explanation of a sample, computed first when `compute` (else None)."""

@@ -118,13 +118,18 @@ def export(run: Run, positions: np.ndarray, fmt: str) -> tuple[bytes, str]:
     return buffer.getvalue(), "application/vnd.apache.parquet"
 
 
-def warm_up(runs: dict[str, Run]) -> None:
-    """Build each analysis run's term matrix in a background thread at start, so the first
-    lasso does not pay for it (~1.5 s for 100k sentences on the shared cores)."""
+def warm_up(runs: dict[str, Run], model: str | None = None) -> None:
+    """Build each analysis run's term matrix, then load its model, in a background thread at
+    start: the first lasso and the first explanation do not pay for them (~1.5 s for 100k
+    sentences; 5-25 s to load MiniLM on the shared cores)."""
+    from textlens.serve.explanations import preload
 
     def build() -> None:
         for run in runs.values():
             if run.kind == "analysis" and len(run.samples):
                 _term_matrix(run)
+        for run in runs.values():
+            if run.kind == "analysis":
+                preload(run, model)
 
     threading.Thread(target=build, name="textlens-warm-up", daemon=True).start()
