@@ -159,7 +159,18 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", default="bench/results/dashboard.json")
+    parser.add_argument("--explain-only", action="store_true",
+                        help="rerun the explanation timing only, updating --out in place")
     args = parser.parse_args()
+    if args.explain_only:
+        result = json.loads(Path(args.out).read_text(encoding="utf-8"))
+        with tempfile.TemporaryDirectory() as tmp_name:
+            load = os.getloadavg()
+            result["explain_ig_20_words"] = explain_timings(Path(tmp_name))
+            result["explain_ig_20_words"]["loadavg_before_after"] = [load, os.getloadavg()]
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps(result["explain_ig_20_words"], indent=1))
+        return
     from textlens.serve.app import create_app
     from textlens.serve.live import serve_in_thread
     from textlens.serve.runs import open_runs
