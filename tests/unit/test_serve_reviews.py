@@ -8,6 +8,7 @@ import threading
 import urllib.request
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -83,6 +84,11 @@ def test_reviews_survive_a_restart_and_leave_the_open_queue(run_dir):
         "decision"] == "mislabelled"
     stored = stored_reviews(run_dir)
     assert stored["created_at"].is_monotonic_increasing and stored["created_at"].notna().all()
+    meta = {c["name"]: c for c in restarted.get("/api/runs/demo").json()["columns"]}
+    codes = np.frombuffer(restarted.get("/api/runs/demo/columns/review").content, dtype="<u2")
+    position = restarted.get("/api/runs/demo/sample", params={"id": first}).json()["position"]
+    assert meta["review"]["categories"][codes[position]] == "mislabelled"
+    assert (np.delete(codes, position) == 0xFFFF).all()
 
 
 def test_fifty_concurrent_clients_lose_no_review(run_dir):

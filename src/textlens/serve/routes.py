@@ -11,11 +11,13 @@ from pydantic import BaseModel, Field
 
 from textlens.serve import corpus, explanations, reviews, selection
 from textlens.serve.app import get_run, to_json
-from textlens.serve.runs import Run
+from textlens.serve.runs import NULL_CODE, Column, Run
+from textlens.serve.store import DECISIONS
 
 router = APIRouter()
 SAMPLE_FIELDS_SHORT = ("id", "text", "question", "label_name", "prediction", "loss", "correct")
 MAX_POSITIONS = 1_000_000
+REVIEW_COLUMN = Column("review", "categorical", DECISIONS)  # colour the map by decisions made
 
 
 class Selection(BaseModel):
@@ -70,7 +72,7 @@ def run_meta(request: Request, name: str) -> JSONResponse:
         cols = run.columns
         meta.update({
             "task": run.task, "n": len(run.samples), "label_names": list(run.label_names),
-            "columns": [c.to_dict() for c in cols.values()],
+            "columns": [c.to_dict() for c in cols.values()] + [REVIEW_COLUMN.to_dict()],
             "default_color": next((c for c in ("label_name", "cluster", "split") if c in cols),
                                   next(iter(cols), None)),
             "default_size": "loss" if "loss" in cols else None,
@@ -92,6 +94,14 @@ def points(request: Request, name: str) -> Response:
 @router.get("/runs/{name}/columns/{column}")
 def column(request: Request, name: str, column: str) -> Response:
     run = get_run(request, name, "analysis")
+    if column == REVIEW_COLUMN.name:  # live: the latest decisions, not cached
+        import numpy as np
+
+        codes = np.full(len(run.samples), NULL_CODE, dtype="<u2")
+        for sample_id, review in reviews.latest_reviews(run).items():
+            if sample_id in run.positions and review["decision"] in DECISIONS:
+                codes[run.positions[sample_id]] = DECISIONS.index(review["decision"])
+        return _binary(codes.tobytes())
     if column not in run.columns:
         raise HTTPException(404, f"No column {column!r}")
     return _binary(run.encoded(column))

@@ -59,6 +59,8 @@ function reviewControls(sampleId, labels, current, suggested, onDone) {
     try {
       const r = await postJSON(runPath("reviews"), { sample_id: sampleId, decision, new_label: decision === "mislabelled" ? relabel.value : null });
       note.textContent = `decided: ${r.decision}${r.new_label ? " → " + r.new_label : ""} (${r.created_at})`;
+      delete S.cols.review;  // the map's "review" colour is live
+      if (S.color === "review") restyle();
       if (onDone) onDone(r);
     } catch (e) { note.textContent = e.message; }
   };
