@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "textlens.cli.faithfulness",
     "textlens.cli.serve",
     "textlens.cli.export_labels",
+    "textlens.cli.corpus",
 )
 
 app = typer.Typer(
