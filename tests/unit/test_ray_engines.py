@@ -88,18 +88,20 @@ def test_qa_span_embeddings_on_ray_equal_local(ray_runtime, models):
 
 
 def test_analyze_with_ray_engine_caches_like_local(ray_runtime, models, tmp_path):
-    from textlens.latent.pipeline import AnalysisOptions, analyze
+    from textlens.latent.options import AnalysisOptions
+    from textlens.latent.pipeline import analyze
 
     examples = tuple(TextExample(f"s{i}", t, i % 2) for i, t in enumerate(TEXTS))
     data = Dataset("toy", "all", examples, tmp_path, ("negative", "positive"))
     loaded = load_model(models["classification"])
-    options = AnalysisOptions(projection="pca", clustering="kmeans", chunk_size=16, report=False,
-                              embedding=EmbeddingOptions(batch_size=8), engine=ONE_ACTOR)
+    options = AnalysisOptions.named("pca", "kmeans", chunk_size=16, report=False,
+                                    embedding=EmbeddingOptions(batch_size=8), engine=ONE_ACTOR)
     first = analyze(loaded, data, tmp_path / "run", options)
     local = embed_texts(loaded, TEXTS, EmbeddingOptions(batch_size=8), progress=False)
     assert np.abs(first.embeddings - local).max() < 1e-5
     again = analyze(loaded, data, tmp_path / "run", options)  # resumed: nothing recomputed
-    assert "embeddings" not in again.info["cache_misses"]
+    assert "embeddings" in first.info.cache.misses
+    assert "embeddings" not in again.info.cache.misses
     assert np.array_equal(again.embeddings, first.embeddings)
 
 

@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "textlens.cli.analyze",
     "textlens.cli.explain",
     "textlens.cli.faithfulness",
+    "textlens.cli.serve",
+    "textlens.cli.export_labels",
     "textlens.cli.corpus",
 )
 

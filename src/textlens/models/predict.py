@@ -8,12 +8,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from textlens.data.types import QAExample
-from textlens.models.loading import LoadedModel
-from textlens.models.qa import Span, best_spans, encode_qa
+from textlens.models.loading import LoadedModel, ensure_loaded
+from textlens.models.qa import Span, best_spans, encode_qa, qa_windowing
 from textlens.progress import track
 
 
@@ -49,12 +50,14 @@ def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def predict_classification(loaded: LoadedModel, texts: Sequence[str],
+def predict_classification(loaded: LoadedModel | str | Path, texts: Sequence[str],
                            gold: Sequence[int] | None = None, batch_size: int = 64,
                            max_length: int | None = None, progress: bool = True,
                            ) -> ClassificationPredictions:
+    """Class probabilities (and per-sample loss against `gold`); `loaded` may be a path."""
     import torch
 
+    loaded = ensure_loaded(loaded, task="classification")
     max_length = min(max_length or loaded.max_length, loaded.max_length)
     enc = loaded.tokenizer(list(texts), truncation=False, padding=False)
     lengths = [len(ids) for ids in enc["input_ids"]]
@@ -80,13 +83,17 @@ def predict_classification(loaded: LoadedModel, texts: Sequence[str],
     return ClassificationPredictions(probs, loaded.label_names, losses)
 
 
-def predict_qa(loaded: LoadedModel, examples: Sequence[QAExample], batch_size: int = 32,
-               max_length: int = 384, stride: int = 128, n_best: int = 20,
+def predict_qa(loaded: LoadedModel | str | Path, examples: Sequence[QAExample],
+               batch_size: int = 32,
+               max_length: int | None = None, stride: int | None = None, n_best: int = 20,
                max_answer_tokens: int = 30, progress: bool = True) -> list[QAPrediction]:
-    """Best span per example over all its windows, with the per-sample gold loss."""
+    """Best span per example over all its windows, with the per-sample gold loss. Windows as
+    the model was trained (`qa_windowing`) unless `max_length` / `stride` are given."""
     import torch
 
-    feats = encode_qa(loaded.tokenizer, examples, max_length, stride)
+    loaded = ensure_loaded(loaded, task="qa")
+    windows = qa_windowing(loaded, max_length, stride)
+    feats = encode_qa(loaded.tokenizer, examples, windows.max_length, windows.stride)
     n_feats = len(feats.input_ids)
     spans: list[list[Span]] = [[] for _ in examples]
     loss_at_gold: list[float | None] = [None] * len(examples)
