@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from textlens.cli.engine_options import EngineName, RayAddress, Workers
 from textlens.cli.options import DataDir, Device, LabelCol, Seed, TextCol
 
 if TYPE_CHECKING:
@@ -44,6 +45,9 @@ def analyze(
     data_dir: DataDir = None,
     device: Device = "auto",
     seed: Seed = 0,
+    engine: EngineName = "local",
+    ray_address: RayAddress = None,
+    workers: Workers = None,
 ) -> None:
     """Map the population of samples in the model's latent space and find what is wrong."""
     from rich.console import Console
@@ -51,6 +55,7 @@ def analyze(
     from textlens.choices import check_choice
     from textlens.config import seed_everything
     from textlens.data import load_dataset
+    from textlens.engines import engine_choice
     from textlens.errors import InputError
     from textlens.latent.embeddings import EmbeddingOptions
     from textlens.latent.options import AnalysisOptions
@@ -64,7 +69,8 @@ def analyze(
         projection, clustering, seed=seed, report=report,
         embedding=EmbeddingOptions(layer=layer, pooling=pooling,  # type: ignore[arg-type]
                                    batch_size=batch_size),
-        issue_probabilities=issue_probabilities)  # type: ignore[arg-type]
+        issue_probabilities=issue_probabilities,  # type: ignore[arg-type]
+        engine=engine_choice(engine, ray_address, workers))
     if limit is not None and limit < 1:
         raise InputError(f"--limit is {limit}.", "pass a number of samples of at least 1.")
     check_out_dir(out)

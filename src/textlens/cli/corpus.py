@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from textlens.cli.engine_options import EngineName, RayAddress, Workers
 from textlens.cli.options import DataDir, Device, Seed, TextCol
 
 if TYPE_CHECKING:
@@ -71,14 +72,19 @@ def corpus(
     data_dir: DataDir = None,
     device: Device = "auto",
     seed: Seed = 0,
+    engine: EngineName = "local",
+    ray_address: RayAddress = None,
+    workers: Workers = None,
 ) -> None:
     """Sentence-level sentiment of a corpus, aggregated per group, with sampled explanations."""
     from textlens.config import seed_everything
     from textlens.corpus.engine import EngineOptions
     from textlens.corpus.pipeline import CorpusOptions, run
     from textlens.corpus.sampling import SamplingOptions
+    from textlens.engines import engine_choice
     from textlens.models.loading import load_model
 
+    choice = engine_choice(engine, ray_address, workers)
     band = parse_floats(neutral_band, 2, "--neutral-band", "0.4,0.6")
     shares = parse_floats(explain_shares, 3, "--explain-shares", "0.25,0.25,0.5")
     options = CorpusOptions(
@@ -93,7 +99,12 @@ def corpus(
 
     prepare(data, options)  # every input check before the model loads
     loaded = load_model(model, task=None, device=device)
-    show(run(loaded, data, out, options))
+    sentence_engine = None
+    if choice.on_ray:
+        from textlens.corpus.ray_engine import RayEngine
+
+        sentence_engine = RayEngine(loaded, options.engine, choice)
+    show(run(loaded, data, out, options, engine=sentence_engine))
 
 
 def show(result: CorpusResult) -> None:

@@ -157,9 +157,13 @@ def _classify(con, corpus: Corpus, engine: SentenceEngine, options: CorpusOption
     size = options.documents_per_batch
     batches = [todo[i:i + size] for i in range(0, len(todo), size)]
     meta = corpus.metadata_frame().set_index("doc_id", drop=False)
-    iterator = track(batches, "Classifying sentences") if progress else batches
-    for committed, batch in enumerate(iterator, start=1):
-        rows = engine.predict([corpus.read(info) for info in batch])
+    stream = getattr(engine, "predict_batches", None)  # Ray: one job, batches as they complete
+    if stream is not None:
+        results = stream(corpus, batches)
+    else:
+        iterator = track(batches, "Classifying sentences") if progress else batches
+        results = ((b, engine.predict([corpus.read(info) for info in b])) for b in iterator)
+    for committed, (batch, rows) in enumerate(results, start=1):
         append_batch(con, meta.loc[[d.doc_id for d in batch]].reset_index(drop=True), rows,
                      label_names, sign_of)
         if on_batch is not None:

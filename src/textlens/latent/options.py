@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from textlens.choices import check_choice
+from textlens.engines import EngineChoice
 from textlens.errors import InputError
 from textlens.latent.clustering import AffinityPropagationFinder, ClustersFinder, make_finder
 from textlens.latent.embeddings import EmbeddingOptions
@@ -49,6 +50,7 @@ class AnalysisOptions:
     seed: int = 0
     report: bool = True
     report_issues: int = 10  # top label issues explained (loss attribution) on the report
+    engine: EngineChoice = field(default_factory=EngineChoice)  # where the embedding step runs
 
     def __post_init__(self) -> None:
         if isinstance(self.reducer, str | type) or not isinstance(self.reducer,

@@ -71,6 +71,13 @@ def embed_step(loaded: LoadedModel, dataset: Dataset, predictions: Predictions, 
                            progress=False)
 
     n, size = len(frame), options.chunk_size
+    if options.engine.on_ray:  # embeds the uncached chunks on Ray; the loop below reads the cache
+        from textlens.latent.ray_embeddings import prefill_embedding_cache
+
+        parts = tables.chunks(n, size)
+        prefill_embedding_cache(cache, loaded, frame, parts,
+                                [keys.key(p, "emb", settings) for p in parts],
+                                options.embedding, options.engine)
     vectors = np.concatenate(tables.chunked(n, size, lambda part, _: cache.array(
         "embeddings", keys.key(part, "emb", settings), lambda: embed(part)), "Embedding"))
     key = digest(keys.model_fingerprint,

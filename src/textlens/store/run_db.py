@@ -67,6 +67,9 @@ class RunCache:
         self.hits: list[str] = []
         self.misses: list[str] = []
 
+    def has(self, name: str, key: str, suffix: str = "npy") -> bool:
+        return (self.root / f"{name}-{key}.{suffix}").exists()
+
     def array(self, name: str, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
         path = self.root / f"{name}-{key}.npy"
         if path.exists():
