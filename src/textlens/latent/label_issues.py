@@ -21,6 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from textlens.latent import label_signals as signals
+
+ISSUE_KINDS = ("wrong class", "wrong span", "wrong boundary", "ambiguous", "none")
+
 
 @dataclass(frozen=True)
 class LabelIssue:
@@ -29,6 +33,7 @@ class LabelIssue:
     rank: int  # 1 = most suspicious
     reason: str
     flagged: bool
+    kind: str = "wrong class"  # one of ISSUE_KINDS
 
 
 def crossval_probabilities(embeddings: np.ndarray, labels: Sequence[int], folds: int = 5,
@@ -48,27 +53,62 @@ def crossval_probabilities(embeddings: np.ndarray, labels: Sequence[int], folds:
 
 
 def classification_issues(ids: Sequence[str], labels: Sequence[int], probabilities: np.ndarray,
-                          label_names: Sequence[str]) -> list[LabelIssue]:
-    """Every sample, ranked by (1 - margin) / 2; `flagged` marks confident-learning issues."""
+                          label_names: Sequence[str], *, embeddings: np.ndarray | None = None,
+                          texts: Sequence[str] | None = None,
+                          neighbours: np.ndarray | None = None, seed: int = 0
+                          ) -> list[LabelIssue]:
+    """Every sample, ranked by the estimated chance that its label is wrong (1 = most suspect).
+
+    `probabilities` must be out-of-sample. With `embeddings`, a 5-fold logistic head on them is
+    blended in (geometric mean); with `texts`, conflicting near-duplicates rank above all else;
+    `neighbours` (k-NN indices) only add their label agreement to the reason.
+    """
     p = np.asarray(probabilities, dtype=np.float64)
     y = np.asarray(labels, dtype=np.int64)
     rows = np.arange(len(y))
-    given = p[rows, y]
-    others = p.copy()
+    head = crossval_probabilities(embeddings, y, seed=seed) if embeddings is not None else None
+    q = signals.blend(p, head) if head is not None else p
+    transition = signals.noise_transition(y, q)
+    wrong = signals.wrong_label_posterior(y, q, transition)
+    others = q.copy()
     others[rows, y] = -np.inf
     rival = others.argmax(axis=1)
-    margin = given - others[rows, rival]
-    thresholds = np.array([p[y == j, j].mean() if (y == j).any() else 1.0
-                           for j in range(p.shape[1])])
-    above = (others >= thresholds[None, :])
-    flagged = above.any(axis=1)
-    score = (1.0 - margin) / 2.0
+    margin = q[rows, y] - q[rows, rival]
+    thresholds = np.array([q[y == j, j].mean() if (y == j).any() else 1.0
+                           for j in range(q.shape[1])])
+    flagged = (others >= thresholds[None, :]).any(axis=1)
+    twins: dict[int, tuple[int, float]] = {}
+    for i, j, sim in signals.near_duplicate_pairs(texts) if texts is not None else []:
+        if y[i] != y[j]:
+            for a, b in ((i, j), (j, i)):
+                if a not in twins or sim > twins[a][1]:
+                    twins[a] = (b, sim)
+    conflict = np.zeros(len(y))
+    conflict[list(twins)] = 1.0
+    agree = (signals.neighbour_label_agreement(neighbours, y) if neighbours is not None
+             else None)
+    score = 0.5 * wrong + 0.5 * conflict
     order = np.argsort(-score, kind="stable")
     issues = []
     for rank, i in enumerate(order, start=1):
-        reason = (f"labelled {label_names[y[i]]} (p={given[i]:.2f}); "
-                  f"model says {label_names[rival[i]]} (p={p[i, rival[i]]:.2f})")
-        issues.append(LabelIssue(str(ids[i]), float(score[i]), rank, reason, bool(flagged[i])))
+        given, other = label_names[y[i]], label_names[rival[i]]
+        parts = [f"labelled {given} (p={q[i, y[i]]:.2f}); model says {other} "
+                 f"(p={q[i, rival[i]]:.2f}); P(label wrong)={wrong[i]:.2f}"]
+        if head is not None:
+            parts.append(f"model p={p[i, y[i]]:.2f}, embedding head p={head[i, y[i]]:.2f}")
+        if transition[y[i], rival[i]] > 0:
+            parts.append(f"est. {transition[y[i], rival[i]]:.0%} of true {other} carry the "
+                         f"label {given}")
+        if agree is not None:
+            parts.append(f"{agree[i]:.0%} of latent neighbours share the label")
+        if i in twins:
+            j, sim = twins[i]
+            parts.append(f"near-duplicate of {ids[j]} (similarity {sim:.2f}) labelled "
+                         f"{label_names[y[j]]}")
+        kind = ("wrong class" if margin[i] < -0.2 or (margin[i] < 0 and i not in twins)
+                else "ambiguous" if i in twins or abs(margin[i]) <= 0.2 else "none")
+        issues.append(LabelIssue(str(ids[i]), float(score[i]), rank, "; ".join(parts),
+                                 bool(flagged[i] or i in twins), kind))
     return issues
 
 
