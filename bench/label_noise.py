@@ -231,6 +231,10 @@ def main() -> None:
     parser.add_argument("--tuning", action="store_true", help="seeds 100-104, not written")
     parser.add_argument("--seeds", type=int, nargs="*", default=list(BENCH_SEEDS))
     parser.add_argument("--qa-limit", type=int, default=0, help="first N validation questions")
+    parser.add_argument("--qa-model", default=str(CACHE / "models" / "squad-minilm"),
+                        help="model directory or training checkpoint")
+    parser.add_argument("--fit", action="store_true",
+                        help="with --tuning: fit the QA combination weights")
     parser.add_argument("--out", default=str(RESULTS / "label_noise.json"))
     args = parser.parse_args()
     os.environ.setdefault("TEXTLENS_PROGRESS", "0")
@@ -247,7 +251,7 @@ def main() -> None:
         sys.path.insert(0, str(Path(__file__).parent))
         from label_noise_qa import run_qa
 
-        result["qa"] = run_qa(seeds, args.qa_limit)
+        result["qa"] = run_qa(seeds, args.qa_limit, Path(args.qa_model), args.fit and args.tuning)
     result["loadavg_end"] = list(os.getloadavg())
     if args.tuning:
         print(json.dumps(result, indent=1))

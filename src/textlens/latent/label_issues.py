@@ -18,10 +18,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from textlens.latent import label_signals as signals
+from textlens.latent.label_qa import QASample
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ISSUE_KINDS = ("wrong class", "wrong span", "wrong boundary", "ambiguous", "none")
 
@@ -214,3 +219,47 @@ def qa_issues(ids: Sequence[str], scores: Sequence[QAIssueScore]) -> list[LabelI
                     key=lambda i: -scores[i].score)
     return [LabelIssue(str(ids[i]), scores[i].score, r, scores[i].reason, True)
             for r, i in enumerate(ranked, start=1)]
+
+
+def qa_label_issues(samples: Sequence[QASample]) -> list[LabelIssue]:
+    """Every question ranked by P(gold span is wrong) from the combined QA signals (label_qa).
+
+    Uses the model's n best spans and the loss at the gold, so it adds no model pass; `flagged`
+    when that probability is at least 0.5 and some span other than the gold's text is preferred.
+    """
+    from textlens.latent import label_qa
+
+    claimed = label_qa.claimed_scores(samples)
+    sig = [label_qa.signals(s, *c) for s, c in zip(samples, claimed, strict=True)]
+    if not sig:
+        return []
+    score = label_qa.combine(np.stack([s.features() for s in sig]))
+    order = np.argsort(-score, kind="stable")
+    issues = []
+    for rank, i in enumerate(order, start=1):
+        kind = label_qa.kind_of(sig[i])
+        issues.append(LabelIssue(samples[i].id, float(score[i]), rank,
+                                 label_qa.reason_of(sig[i], kind),
+                                 bool(score[i] >= 0.5 and kind != "none"), kind))
+    return issues
+
+
+def qa_samples(frame: pd.DataFrame) -> list[QASample]:
+    """The detector's view of a `samples` frame: first gold answer, n best (the `nbest` JSON
+    column; without it only the predicted span), loss. Questions without an answer have no
+    label to audit and are left out."""
+    import json
+
+    out = []
+    has_nbest = "nbest" in frame
+    for r in frame.itertuples():
+        starts, answers = json.loads(r.answer_starts), json.loads(r.answers)
+        if not answers:
+            continue
+        nbest = (tuple((int(a), int(b), float(s)) for a, b, s in json.loads(r.nbest))
+                 if has_nbest and isinstance(r.nbest, str)
+                 else ((int(r.pred_start), int(r.pred_end), 0.0),))
+        loss = float(r.loss) if r.loss == r.loss else None
+        out.append(QASample(str(r.id), r.question, r.context, int(starts[0]),
+                            int(starts[0]) + len(answers[0]), nbest, loss))
+    return out

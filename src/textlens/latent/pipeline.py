@@ -184,15 +184,9 @@ def _label_issues(frame: pd.DataFrame, vectors: np.ndarray, dataset: Dataset,
                   options: AnalysisOptions) -> tuple[pd.DataFrame, dict]:
     ids = list(frame["id"])
     if dataset.task == "qa":
-        scores = [li.qa_issue_score(r.question, r.context,
-                                    [(s, s + len(a)) for s, a in zip(json.loads(r.answer_starts),
-                                                                     json.loads(r.answers),
-                                                                     strict=True)],
-                                    int(r.pred_start), int(r.pred_end), float(r.confidence))
-                  for r in frame.itertuples()]
-        issues = li.qa_issues(ids, scores)
+        issues = li.qa_label_issues(li.qa_samples(frame))
         return pd.DataFrame([asdict(i) for i in issues], columns=["id", "score", "rank", "reason",
-                                                                  "flagged"]), {}
+                                                                  "flagged", "kind"]), {}
     probs, source = tables.probabilities(frame), options.issue_probabilities
     train = (frame["split"] == "train").to_numpy()
     if source == "crossval" or (source == "auto" and train.any()):
@@ -200,7 +194,8 @@ def _label_issues(frame: pd.DataFrame, vectors: np.ndarray, dataset: Dataset,
         probs = cv if source == "crossval" else np.where(train[:, None], cv, probs)
     labels, names = frame["label"].to_numpy(), dataset.label_names or ()
     names = names or tuple(str(i) for i in range(probs.shape[1]))
-    issue_list = li.classification_issues(ids, labels, probs, names)
+    issue_list = li.classification_issues(ids, labels, probs, names, embeddings=vectors,
+                                          texts=list(frame["text"]), seed=options.seed)
     issues = pd.DataFrame([asdict(i) for i in issue_list])
     info: dict = {"issue_probabilities": source, "train_rows_crossval": int(train.sum())
                   if source != "model" else 0}
