@@ -5,7 +5,8 @@ span per question (the first human answer, as in a training set). The model runs
 start/end logits of every window are cached, and the n best spans and the loss at any gold are
 computed from them exactly as `predict_qa` does. Planted per seed, on disjoint questions, 5% each:
 
-  moved      gold moved to the least related sentence of the context (same number of words);
+  moved      gold moved to a random sentence among the less related half of the context
+             (raw word Jaccard with the question, not the detector's relatedness), same length;
   swapped    golds of two questions on the same paragraph exchanged (both are errors);
   boundary   gold cut short or extended by 1-4 words at one end;
   control    gold moved to another mention of the same text: NOT an error (false alarms).
@@ -122,9 +123,24 @@ def _words(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
 
 
+def unrelated_sentence(question: str, context: str, spans: list[tuple[int, int]],
+                       rng: np.random.Generator) -> tuple[int, int]:
+    """A random sentence among the less related half to the question, by raw lower-case word
+    Jaccard: deliberately not the detector's own relatedness (content words, stemmed)."""
+    q = set(question.lower().split())
+
+    def jaccard(span: tuple[int, int]) -> float:
+        w = set(context[span[0]:span[1]].lower().split())
+        return len(q & w) / max(1, len(q | w))
+
+    values = np.array([jaccard(s) for s in spans])
+    low = [s for s, v in zip(spans, values, strict=True) if v <= np.median(values)]
+    return low[int(rng.integers(len(low)))]
+
+
 def plant_qa(f: dict, seed: int) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Noisy gold spans and each question's kind (clean, moved, swapped, boundary, control)."""
-    from textlens.latent.label_issues import relatedness, sentence_spans
+    from textlens.latent.label_issues import sentence_spans
     from textlens.latent.label_qa import mentions
 
     rng = np.random.default_rng(seed)
@@ -154,7 +170,7 @@ def plant_qa(f: dict, seed: int) -> tuple[list[tuple[int, int]], np.ndarray]:
             spans = [s for s in sentence_spans(ctx) if not s[0] <= a < s[1]]
             if len(spans) < 2:
                 continue
-            far = min(spans, key=lambda s: (relatedness(q, ctx[s[0]:s[1]]), rng.random()))
+            far = unrelated_sentence(q, ctx, spans, rng)
             words = [w for w in _words(ctx[far[0]:far[1]])]
             size = min(len(words), max(1, len(_words(text))))
             first = int(rng.integers(0, len(words) - size + 1))
