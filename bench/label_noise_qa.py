@@ -45,7 +45,7 @@ def load_qa_model(path: Path):
     return loaded
 
 
-def qa_features(model_dir: Path, limit: int = 0) -> dict:
+def qa_features(model_dir: Path, questions: tuple[int, int] = (0, 0)) -> dict:
     """Questions (first gold only) and the cached per-window logits and offsets."""
     import torch
 
@@ -54,9 +54,9 @@ def qa_features(model_dir: Path, limit: int = 0) -> dict:
     from textlens.models.qa import encode_qa
 
     data = list(load_dataset("squad", "validation"))
-    data = data[:limit] if limit else data
+    data = data[questions[0]:questions[1] or len(data)]
     weights = model_dir / "model.safetensors"
-    stamp = f"{model_dir}:{weights.stat().st_mtime}:{weights.stat().st_size}:{limit}"
+    stamp = f"{model_dir}:{weights.stat().st_mtime}:{weights.stat().st_size}:{questions}"
     path = CACHE / "label_noise" / f"squad_{hashlib.sha1(stamp.encode()).hexdigest()[:12]}.npz"
     meta = {"ids": [e.id for e in data], "questions": [e.question for e in data],
             "contexts": [e.context for e in data],
@@ -274,9 +274,9 @@ def qa_metrics(score: np.ndarray, kind: np.ndarray) -> dict:
     return out
 
 
-def run_qa(seeds: tuple[int, ...], limit: int = 0, model_dir: Path = MODEL,
+def run_qa(seeds: tuple[int, ...], questions: tuple[int, int] = (0, 0), model_dir: Path = MODEL,
            fit: bool = False) -> dict:
-    f = qa_features(model_dir, limit)
+    f = qa_features(model_dir, questions)
     t = time.perf_counter()
     nbest = [nbest_of(w, c) for w, c in zip(f["windows"], f["contexts"], strict=True)]
     nbest_s = time.perf_counter() - t
@@ -292,7 +292,8 @@ def run_qa(seeds: tuple[int, ...], limit: int = 0, model_dir: Path = MODEL,
             costs.setdefault(name, []).append(sec)
             per_kind.setdefault(name, []).append(qa_metrics(score, kind))
         counts = {k: int((kind == k).sum()) for k in (*KINDS, "control")}
-    result = {"data": f"SQuAD validation articles ({len(f['ids'])} questions)",
+    result = {"data": f"SQuAD validation articles, questions {questions[0]} to "
+                      f"{questions[0] + len(f['ids'])} of 2,062 in file order",
               "model": f["model"], "model_forward_s": round(f["model_s"], 1),
               "nbest_from_logits_s": round(nbest_s, 1), "rate_per_kind": QA_RATE,
               "planted_per_seed": counts,
@@ -306,7 +307,7 @@ def run_qa(seeds: tuple[int, ...], limit: int = 0, model_dir: Path = MODEL,
     if fit:
         from sklearn.linear_model import LogisticRegression
 
-        lr = LogisticRegression(C=1.0, max_iter=2000).fit(np.concatenate(xs),
+        lr = LogisticRegression(C=10.0, max_iter=5000).fit(np.concatenate(xs),
                                                            np.concatenate(ys))
         result["fitted"] = {"weights": [round(float(w), 4) for w in lr.coef_[0]],
                             "intercept": round(float(lr.intercept_[0]), 4)}
