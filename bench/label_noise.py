@@ -272,7 +272,8 @@ def main() -> None:
         print(table(json.loads(Path(args.out).read_text())))
         return
     os.environ.setdefault("TEXTLENS_PROGRESS", "0")
-    seeds = TUNING_SEEDS if args.tuning else tuple(args.seeds)
+    seeds = (TUNING_SEEDS + (105, 106, 107, 108, 109) if args.fit else TUNING_SEEDS) \
+        if args.tuning else tuple(args.seeds)
     path = Path(args.out)
     result = json.loads(path.read_text()) if path.exists() and not args.tuning else {}
     result.update({"seeds": list(seeds), "tuning_seeds": list(TUNING_SEEDS),

@@ -287,7 +287,7 @@ def run_qa(seeds: tuple[int, ...], questions: tuple[int, int] = (0, 0), model_di
         gold, kind = plant_qa(f, seed)
         ranked, features = qa_rankings(f, nbest, gold, seed)
         xs.append(features)
-        ys.append(np.isin(kind, KINDS))
+        ys.append(kind)
         for name, (score, sec) in ranked.items():
             costs.setdefault(name, []).append(sec)
             per_kind.setdefault(name, []).append(qa_metrics(score, kind))
@@ -307,9 +307,11 @@ def run_qa(seeds: tuple[int, ...], questions: tuple[int, int] = (0, 0), model_di
     if fit:
         from sklearn.linear_model import LogisticRegression
 
-        lr = LogisticRegression(C=10.0, max_iter=5000).fit(np.concatenate(xs),
-                                                           np.concatenate(ys))
-        result["fitted"] = {"weights": [round(float(w), 4) for w in lr.coef_[0]],
-                            "intercept": round(float(lr.intercept_[0]), 4)}
+        x, y = np.concatenate(xs), np.isin(np.concatenate(ys), KINDS)
+        mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+        lr = LogisticRegression(C=1.0, max_iter=5000).fit((x - mean) / scale, y)
+        weights = lr.coef_[0] / scale  # folded back to the raw features
+        result["fitted"] = {"weights": [round(float(w), 4) for w in weights],
+                            "intercept": round(float(lr.intercept_[0] - weights @ mean), 4)}
         print(json.dumps(result["fitted"]))
     return result

@@ -153,3 +153,27 @@ def test_ambiguous_when_two_spans_in_related_sentences_share_the_mass() -> None:
     wrong = label_qa.signals(QASample("w", question, context, obs, obs + 5,
                                       ((apollo, apollo + 8, 6.0),), 7.0))
     assert label_qa.kind_of(wrong) == "wrong span"
+
+
+def test_qa_samples_read_the_samples_table() -> None:
+    """The pipeline's frame (answers as JSON, n best as JSON) becomes detector samples."""
+    import json
+
+    import pandas as pd
+
+    from textlens.latent.label_issues import qa_samples
+
+    context, qas = fact_context(1)
+    start = context.index(qas[0][1])
+    frame = pd.DataFrame({
+        "id": ["a", "b", "c"], "question": [qas[0][0]] * 3, "context": [context] * 3,
+        "answers": [json.dumps([qas[0][1], "x"]), json.dumps([qas[0][1]]), json.dumps([])],
+        "answer_starts": [json.dumps([start, 0]), json.dumps([start]), json.dumps([])],
+        "nbest": [json.dumps([[start, start + 4, 1.5], [0, 4, 0.5]]), None, None],
+        "pred_start": [start, 3, 0], "pred_end": [start + 4, 9, 0],
+        "loss": [0.7, float("nan"), 1.0]})
+    samples = qa_samples(frame)
+    assert [s.id for s in samples] == ["a", "b"]  # no gold answer: nothing to audit
+    assert samples[0].gold_start == start and samples[0].gold_end == start + len(qas[0][1])
+    assert samples[0].nbest == ((start, start + 4, 1.5), (0, 4, 0.5)) and samples[0].loss == 0.7
+    assert samples[1].nbest == ((3, 9, 0.0),) and samples[1].loss is None

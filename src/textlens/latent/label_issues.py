@@ -241,7 +241,8 @@ def qa_label_issues(samples: Sequence[QASample]) -> list[LabelIssue]:
     sig = [label_qa.signals(s, *c) for s, c in zip(samples, claimed, strict=True)]
     if not sig:
         return []
-    score = label_qa.combine(np.stack([s.features() for s in sig]))
+    score = label_qa.combine(np.stack([s.features() for s in sig])) * np.array(
+        [1.0 - label_qa.other_mention_mass(s) for s in sig])
     order = np.argsort(-score, kind="stable")
     issues = []
     for rank, i in enumerate(order, start=1):
