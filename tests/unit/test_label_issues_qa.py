@@ -101,6 +101,7 @@ def test_signals_by_hand() -> None:
     assert extended.mass_exact == pytest.approx(p[1])
     assert extended.mass_overlap == pytest.approx(p[0] + p[1])
     assert extended.features()[3] == pytest.approx(p[0])  # boundary mass
+    assert extended.one_end_mass == pytest.approx(p[0])  # same start, other end
     # "Where was Anna Berg born?": content words anna, berg, born; the observatory sentence
     # shares none, the first sentence all three
     obs = context.index("observatory")
