@@ -311,7 +311,10 @@ def run_qa(seeds: tuple[int, ...], questions: tuple[int, int] = (0, 0), model_di
         mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
         lr = LogisticRegression(C=1.0, max_iter=5000).fit((x - mean) / scale, y)
         weights = lr.coef_[0] / scale  # folded back to the raw features
+        alone = LogisticRegression(C=1.0, max_iter=5000).fit(x[:, :1], y)  # the loss alone
         result["fitted"] = {"weights": [round(float(w), 4) for w in weights],
-                            "intercept": round(float(lr.intercept_[0] - weights @ mean), 4)}
+                            "intercept": round(float(lr.intercept_[0] - weights @ mean), 4),
+                            "loss_weight": round(float(alone.coef_[0][0]), 4),
+                            "loss_intercept": round(float(alone.intercept_[0]), 4)}
         print(json.dumps(result["fitted"]))
     return result
