@@ -152,7 +152,12 @@ def test_ambiguous_when_two_spans_in_related_sentences_share_the_mass() -> None:
     zond, apollo = context.index("Zond 5"), context.index("Apollo 8")
     nbest = ((apollo, apollo + 8, 3.0), (zond, zond + 6, 2.8), (0, 4, 0.0))
     sig = label_qa.signals(QASample("z", question, context, zond, zond + 6, nbest, 1.5))
-    assert label_qa.kind_of(sig) == "ambiguous"
+    assert label_qa.kind_of(sig) == "ambiguous" and not sig.top_in_gold_sentence
+    assert "review as ambiguous" in label_qa.reason_of(sig, "ambiguous")
+    same = label_qa.signals(QASample("s", question, context, zond, zond + 6,
+                                     ((context.index("Moon"), context.index("Moon") + 4, 3.0),
+                                      (apollo, apollo + 8, 2.8)), 1.5))
+    assert same.top_in_gold_sentence  # the rival sits in the gold's own sentence
     obs = context.index("Earth")
     wrong = label_qa.signals(QASample("w", question, context, obs, obs + 5,
                                       ((apollo, apollo + 8, 6.0),), 7.0))

@@ -61,6 +61,7 @@ class QASignals:
     claimed_by: str
     rival_mass: float  # mass of the best n-best span that neither matches nor overlaps the gold
     one_end_mass: float = 0.0  # mass of spans sharing exactly one end with the gold
+    top_in_gold_sentence: bool = False  # the best span lies in (one of) the gold's sentence(s)
 
     def features(self) -> np.ndarray:
         """The model's inputs, in FEATURES order."""
@@ -136,13 +137,15 @@ def signals(sample: QASample, claimed: float = 0.0, claimed_by: str = "") -> QAS
     spans = sentence_spans(sample.context)
     best = max((relatedness(q, sample.context[a:b]) for a, b in spans), default=0.0)
     raw = sample.context[gold[0]:gold[1]]
-    gold_rel = max((relatedness(q, sentence_at(sample.context, m))
-                    for m in mentions(sample.context, raw) or [gold[0]]), default=0.0)
-    top_rel = (relatedness(q, sentence_at(sample.context, sample.nbest[0][0]))
-               if sample.nbest else 0.0)
+    gold_sentences = {sentence_at(sample.context, m)
+                      for m in mentions(sample.context, raw) or [gold[0]]}
+    gold_rel = max((relatedness(q, s) for s in gold_sentences), default=0.0)
+    top_sentence = sentence_at(sample.context, sample.nbest[0][0]) if sample.nbest else ""
+    top_rel = relatedness(q, top_sentence) if sample.nbest else 0.0
     loss = sample.loss if sample.loss is not None and math.isfinite(sample.loss) else 0.0
     return QASignals(float(loss), exact, text, overlap, float(probs[0]) if len(probs) else 0.0,
-                     best - gold_rel, gold_rel, top_rel, claimed, claimed_by, rival, one_end)
+                     best - gold_rel, gold_rel, top_rel, claimed, claimed_by, rival, one_end,
+                     top_sentence in gold_sentences)
 
 
 def claimed_scores(samples: Sequence[QASample]) -> list[tuple[float, str]]:
@@ -200,7 +203,8 @@ def kind_of(sig: QASignals) -> str:
         return "wrong boundary"
     if sig.rival_mass >= 0.2 and sig.mass_overlap >= 0.2:
         return "ambiguous"
-    if sig.gold_relatedness >= 0.5 and sig.top_relatedness >= 0.5 and sig.p_top < 0.7:
+    if (sig.gold_relatedness >= 0.5 and sig.top_relatedness >= 0.5 and sig.p_top < 0.7
+            and not sig.top_in_gold_sentence):
         return "ambiguous"
     return "wrong span"
 
@@ -217,5 +221,8 @@ def reason_of(sig: QASignals, kind: str) -> str:
         parts.append(f"the gold is the model's answer (F1 x p = {sig.claimed:.2f}) to question "
                      f"{sig.claimed_by} on the same context")
     if kind == "ambiguous":
-        parts.append("several spans are plausible: review as ambiguous, not as wrong")
+        parts.append(f"another span holds {sig.rival_mass:.0%} of the n best in a sentence sharing "
+                     f"{sig.top_relatedness:.0%} of the question's content words (the gold's: "
+                     f"{sig.gold_relatedness:.0%}): several answers look plausible, review as "
+                     "ambiguous rather than wrong")
     return f"{kind}: " + "; ".join(parts)
