@@ -209,8 +209,10 @@ def plant_qa(f: dict, seed: int) -> tuple[list[tuple[int, int]], np.ndarray]:
     return gold, kind
 
 
-def qa_rankings(f: dict, nbest: list, gold: list, seed: int) -> tuple[dict, np.ndarray]:
-    """{name: (score, seconds)} and the textlens feature matrix (for fitting on tuning seeds)."""
+def qa_rankings(f: dict, nbest: list, gold: list, seed: int
+                ) -> tuple[dict, np.ndarray, list[str]]:
+    """{name: (score, seconds)}, the textlens feature matrix (for fitting on tuning seeds) and
+    the kind textlens gives each question."""
     from textlens.latent import label_qa
     from textlens.latent.label_issues import qa_issue_score, qa_label_issues, span_confidence
 
@@ -236,11 +238,14 @@ def qa_rankings(f: dict, nbest: list, gold: list, seed: int) -> tuple[dict, np.n
                 out[i] = r.score if r.score > 0 else out[i]
         return out
 
+    kinds: dict[str, str] = {}
+
     def textlens() -> np.ndarray:
         score = np.zeros(n)
         index = {s.id: i for i, s in enumerate(samples)}
         for issue in qa_label_issues(samples):
             score[index[issue.id]] = issue.score
+            kinds[issue.id] = issue.kind
         return score
 
     claimed = label_qa.claimed_scores(samples)
@@ -254,7 +259,8 @@ def qa_rankings(f: dict, nbest: list, gold: list, seed: int) -> tuple[dict, np.n
         "signal: claimed by another question": lambda: np.array([s.claimed for s in sig]),
         "signal: boundary mass": lambda: np.array([s.mass_overlap - s.mass_exact for s in sig]),
     }
-    return {name: timed(fn) for name, fn in rankings.items()}, features
+    out = {name: timed(fn) for name, fn in rankings.items()}
+    return out, features, [kinds[s.id] for s in samples]
 
 
 def qa_metrics(score: np.ndarray, kind: np.ndarray) -> dict:
@@ -283,9 +289,16 @@ def run_qa(seeds: tuple[int, ...], questions: tuple[int, int] = (0, 0), model_di
     per_kind: dict = {}
     costs: dict = {}
     xs, ys = [], []
+    kind_table: dict[str, int] = {}
     for seed in seeds:
         gold, kind = plant_qa(f, seed)
-        ranked, features = qa_rankings(f, nbest, gold, seed)
+        ranked, features, called = qa_rankings(f, nbest, gold, seed)
+        flagged = np.array(called) != "none"
+        for planted in (*KINDS, "control", "clean"):
+            for c in set(called):
+                key = f"{planted} -> {c}"
+                kind_table[key] = kind_table.get(key, 0) + int(
+                    ((kind == planted) & (np.array(called) == c) & flagged).sum())
         xs.append(features)
         ys.append(kind)
         for name, (score, sec) in ranked.items():
@@ -297,6 +310,7 @@ def run_qa(seeds: tuple[int, ...], questions: tuple[int, int] = (0, 0), model_di
               "model": f["model"], "model_forward_s": round(f["model_s"], 1),
               "nbest_from_logits_s": round(nbest_s, 1), "rate_per_kind": QA_RATE,
               "planted_per_seed": counts,
+              "flagged_kinds_all_seeds": {k: v for k, v in sorted(kind_table.items()) if v},
               "metrics": {}, "seconds": {k: round(float(np.mean(v)), 3) for k, v in costs.items()}}
     for name, runs in per_kind.items():
         result["metrics"][name] = {k: {m: round(float(np.mean([r[k][m] for r in runs])), 3)
