@@ -189,3 +189,5 @@ def test_qa_samples_read_the_samples_table() -> None:
     assert samples[0].gold_start == start and samples[0].gold_end == start + len(qas[0][1])
     assert samples[0].nbest == ((start, start + 4, 1.5), (0, 4, 0.5)) and samples[0].loss == 0.7
     assert samples[1].nbest == ((3, 9, 0.0),) and samples[1].loss is None
+    with pytest.warns(UserWarning, match="nbest"):
+        assert len(qa_samples(frame.drop(columns="nbest"))) == 2

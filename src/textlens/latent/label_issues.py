@@ -263,6 +263,12 @@ def qa_samples(frame: pd.DataFrame) -> list[QASample]:
 
     out = []
     has_nbest = "nbest" in frame
+    if not has_nbest:
+        import warnings
+
+        warnings.warn("The samples have no `nbest` column (predictions cached by an older "
+                      "textlens): QA label issues fall back to the predicted span alone. Delete "
+                      "the run's .cache/predictions-* files to recompute them.", stacklevel=2)
     for r in frame.itertuples():
         starts, answers = json.loads(r.answer_starts), json.loads(r.answers)
         if not answers:
