@@ -47,7 +47,7 @@ from textlens.store.files import atomic_path
 from textlens.store.run_db import RunCache, digest, fingerprint_model, write_run_db
 
 SLICE_COLUMNS = ("cluster", "split", "title", "label_name", "question_type", "answer_type")
-ISSUE_COLUMNS = ["id", "score", "rank", "reason", "flagged"]
+ISSUE_COLUMNS = ["id", "score", "rank", "reason", "flagged", "kind"]
 
 
 def analyze(model: str | Path | LoadedModel, dataset: Dataset, out: str | Path,
@@ -176,14 +176,8 @@ def label_issues_step(frame: pd.DataFrame, vectors: np.ndarray, qa: bool,
     """Likely label errors (the `label_issues` module's detectors) and a summary for the page."""
     ids = list(frame["id"])
     if qa:
-        scores = [li.qa_issue_score(r.question, r.context,
-                                    [(s, s + len(a)) for s, a in zip(json.loads(r.answer_starts),
-                                                                     json.loads(r.answers),
-                                                                     strict=True)],
-                                    int(r.pred_start), int(r.pred_end), float(r.confidence))
-                  for r in frame.itertuples()]
-        issues = pd.DataFrame([asdict(i) for i in li.qa_issues(ids, scores)])
-        issues = issues if len(issues) else pd.DataFrame(columns=ISSUE_COLUMNS)
+        issues = pd.DataFrame([asdict(i) for i in li.qa_label_issues(li.qa_samples(frame))],
+                              columns=ISSUE_COLUMNS)
         return issues, IssueSummary("model", 0, int(issues["flagged"].sum()), None)
     probs, source = tables.probabilities(frame), options.issue_probabilities
     train = (frame["split"] == "train").to_numpy()
@@ -193,7 +187,8 @@ def label_issues_step(frame: pd.DataFrame, vectors: np.ndarray, qa: bool,
         probs = cv if source == "crossval" else np.where(train[:, None], cv, probs)
     labels = frame["label"].to_numpy()
     names = names or tuple(str(i) for i in range(probs.shape[1]))
-    issue_list = li.classification_issues(ids, labels, probs, names)
+    issue_list = li.classification_issues(ids, labels, probs, names, embeddings=vectors,
+                                          texts=list(frame["text"]), seed=options.seed)
     issues = pd.DataFrame([asdict(i) for i in issue_list])
     agreement = None
     ranked = li.cleanlab_ranking(labels, probs)

@@ -79,6 +79,8 @@ def predict_chunk(loaded: LoadedModel, dataset: Dataset, part: slice,
             "prediction": [p.answer for p in preds],
             "pred_start": [p.start_char for p in preds], "pred_end": [p.end_char for p in preds],
             "confidence": [span_confidence([s.score for s in p.nbest]) for p in preds],
+            "nbest": [json.dumps([[s.start_char, s.end_char, round(s.score, 4)] for s in p.nbest])
+                      for p in preds],  # n-best agreement for the label-issue detector
             "loss": [np.nan if p.loss is None else p.loss for p in preds]})
     out = predict_classification(loaded, [e.text for e in examples], [e.label for e in examples],
                                  batch_size=batch_size, progress=False)
