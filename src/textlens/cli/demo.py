@@ -56,6 +56,8 @@ def demo(
     show(result)
     _show_groups(console, result)
     console.print(f"Open the report: {Path(result.report or out).resolve()}", highlight=False)
+    console.print(f"Explore it in the browser: textlens serve {out}   (then open "
+                  f"http://127.0.0.1:8765/?run={Path(out).resolve().name})", highlight=False)
 
 
 def _show_groups(console, result) -> None:
