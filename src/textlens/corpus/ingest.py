@@ -167,16 +167,18 @@ def ingest_table(path: Path, text_col: str = "text", id_col: str | None = None) 
     """One document per row; rows with an empty text are listed as bad rows."""
     import pandas as pd
 
-    from textlens.data.table import read_frame, require_columns
+    from textlens.data.table import read_chunks, require_columns, table_columns
 
-    frame = read_frame(path)
-    columns = [str(c) for c in frame.columns]
+    columns = [str(c) for c in table_columns(path)]
     require_columns(columns, {"--text-col": text_col, "--id-col": id_col}, path)
     meta_cols = tuple(c for c in columns if c not in {text_col, id_col})
     docs: list[DocumentInfo] = []
     bad: list[BadFile] = []
     texts: dict[str, str] = {}
-    for number, record in enumerate(frame.to_dict("records"), start=1):
+    # Streamed in chunks (data.table.read_chunks): a large table is never one pandas frame.
+    records = (record for chunk in read_chunks(path, text_columns=[text_col])
+               for record in chunk.to_dict("records"))
+    for number, record in enumerate(records, start=1):
         where = f"{path.name}:{number}"
         text = record[text_col]
         if text is None or (isinstance(text, float) and pd.isna(text)) or not str(text).strip():
