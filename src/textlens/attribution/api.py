@@ -1,9 +1,10 @@
 """`explain`: attribute a batch of texts (or QA pairs) in one call.
 
-Pipeline: encode (a long QA context: pick one window, `qa_windows`) -> bucket by exact token
-length -> one prediction pass per bucket -> resolve targets -> the method attributes each bucket
-(in chunks) -> aggregate into Explanation values.
-Equal-length buckets mean no padding: on CPU padding costs more than batching saves.
+Pipeline: encode (a long QA context: pick one window, `qa_windows`) -> group by near-equal
+token length (`length_groups`) -> one prediction pass per group -> resolve targets -> the method
+attributes the jobs in chunks -> aggregate into Explanation values.
+Rows of different lengths are right-padded with an attention mask (which changes no row's
+output). On a CPU padding costs compute, so chunks hold texts within 8% of each other's length.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str, model: Load
     algo = get_method(method, **method_options)
     if isinstance(inputs, str) or (model.task == "qa" and _is_pair(inputs)):
         inputs = [inputs]  # type: ignore[list-item]
-    is_loss = bool(getattr(algo, "needs_gold", False))
+    is_loss = algo.needs_gold
     if is_loss and labels is None and answers is None:
         raise InputError("Loss attribution needs the ground truth.",
                          "pass labels=[...] (classification) or answers=[...] (QA).")

@@ -1,7 +1,7 @@
 """Model passes for attribution: forward-only scores and input gradients on word embeddings.
 
-Rows are the same length (texts are bucketed by exact token count), so no padding is spent and
-every pass is one dense batch; passes are chunked to a token budget so memory stays bounded.
+Rows of different lengths come right-padded with an attention mask (`pad_rows`), which leaves
+every row's output unchanged; passes are chunked to a token budget so memory stays bounded.
 Weights are frozen while attributing: only input gradients are needed, which skips the weight
 gradient half of every backward matmul.
 """

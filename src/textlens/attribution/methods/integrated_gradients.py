@@ -35,6 +35,7 @@ class IntegratedGradients:
     name: ClassVar[str] = "ig"
     description: ClassVar[str] = ("Integrated gradients from a [PAD] baseline on the word "
                                   "embeddings; adaptive steps until completeness error <= 1%.")
+    needs_gold: ClassVar[bool] = False
 
     def _quadrature(self) -> CompositeQuadrature:
         if self.steps is not None:
