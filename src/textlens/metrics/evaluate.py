@@ -10,7 +10,7 @@ from textlens.metrics.squad import squad_scores, strip_quotes
 from textlens.models.loading import LoadedModel
 
 
-def evaluate_classification(loaded: LoadedModel, data: Dataset, batch_size: int = 64,
+def evaluate_classification(loaded: LoadedModel, data: Dataset, batch_size: int | None = None,
                             max_length: int | None = None) -> dict[str, Any]:
     from textlens.models.predict import predict_classification
 
@@ -23,7 +23,7 @@ def evaluate_classification(loaded: LoadedModel, data: Dataset, batch_size: int 
     return scores
 
 
-def evaluate_qa(loaded: LoadedModel, data: Dataset, batch_size: int = 32, max_length: int = 384,
+def evaluate_qa(loaded: LoadedModel, data: Dataset, batch_size: int | None = None, max_length: int = 384,
                 stride: int = 128) -> dict[str, Any]:
     """EM/F1 as predicted and with the quote-stripping post-processing (`strip_quotes`)."""
     from textlens.models.predict import predict_qa
