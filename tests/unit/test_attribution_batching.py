@@ -106,16 +106,22 @@ def test_padding_changes_no_qa_probability(tiny_qa) -> None:
 def test_pass_slices_bound_tokens_and_padding() -> None:
     rng = np.random.default_rng(0)
     lengths = np.sort(rng.integers(3, 120, size=400))[::-1]
-    for budget, slack in ((4096, 0.08), (65536, 1.0), (50, 0.0)):
-        runner = Runner(None, budget, slack)  # type: ignore[arg-type]
+    for budget, slack, least in ((4096, 0.08, 1), (4096, 0.08, 1024), (65536, 1.0, 1),
+                                 (50, 0.0, 1)):
+        runner = Runner(None, budget, slack, least)  # type: ignore[arg-type]
         slices = runner.pass_slices(lengths)
         assert slices[0].start == 0 and slices[-1].stop == len(lengths)
         assert all(a.stop == b.start for a, b in zip(slices, slices[1:], strict=False))
         for sl in slices:
-            longest = lengths[sl.start]
-            assert (sl.stop - sl.start) * longest <= budget or sl.stop - sl.start == 1
-            assert longest - lengths[sl.stop - 1] <= max(1, slack * longest)
+            longest, rows = lengths[sl.start], sl.stop - sl.start
+            assert rows * longest <= budget or rows == 1
+            # Padding within the slack, unless the pass is still below its minimum size.
+            assert (longest - lengths[sl.stop - 1] <= max(1, slack * longest)
+                    or (rows - 1) * longest < least)
     assert len(Runner(None, 65536, 1.0).pass_slices(lengths)) == 1  # type: ignore[arg-type]
+    short = np.array([20, 19, 17, 16, 14, 13, 12, 11, 10, 9])  # one row of each length
+    assert len(Runner(None, 4096, 0.08, 1).pass_slices(short)) == 5  # type: ignore[arg-type]
+    assert len(Runner(None, 4096, 0.08, 1024).pass_slices(short)) == 1  # type: ignore[arg-type]
 
 
 def test_even_chunks_cover_everything_and_balance_workers() -> None:
