@@ -193,7 +193,7 @@ def compare_bare(args) -> None:
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    existing[f"loop_vs_bare_{args.task}_{args.device}_{args.precision}"] = result
+    existing[f"loop_vs_bare_{args.task}_{args.device}_{args.precision}_{args.threads}threads"] = result
     RESULTS.write_text(json.dumps(existing, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 

@@ -53,9 +53,10 @@ class QARecipe:
 # about 2/3 of the cost of 384; 400 steps x 16 is ~20 minutes of 2 idle cores at ~3 s a step.
 CPU_QA_RECIPE = QARecipe(
     "cpu", max_steps=400, batch_size=16, lr=1e-4, max_length=256, stride=128,
-    evidence="aims at F1 >= 55 on the held-out articles in 20 minutes of 2 idle cores; 312 "
-             "steps of it reached EM 49 / F1 62 in ~15 min (idle, shared notes) and EM 38.7 / "
-             "F1 54.1 in another run (bench/results/training.json); see docs/attribution.md")
+    evidence="aims at F1 >= 55 on the held-out articles in 20 minutes of 2 idle cores. Its "
+             "first 312 steps as a whole recipe reached EM 49 / F1 62 in ~15 min (idle) in one "
+             "run and EM 38.7 / F1 54.1 in another (loaded); this recipe's step-200 checkpoint "
+             "(lr still at half its peak) EM 36.8 / F1 52.4; docs/speed.md")
 # An untested proposal (no GPU was lent): steps alone plateau near F1 72 at lr 1e-4 (1,200 x 32:
 # 71.5; 3,000 x 32: 71.8 on an H100), so a higher peak lr with a longer warm-up, stronger weight
 # decay, and the full 384-token windows with a 128 stride.
