@@ -210,10 +210,10 @@ class Path:
         import torch
 
         x, tt, mask = pad_rows(xs, types)
-        ids = torch.full(mask.shape if mask is not None else tt.shape, runner.pad_id,
-                         device=x.device)
+        table = np.full(tuple(tt.shape), runner.pad_id, dtype=np.int64)
         for j, b in enumerate(baseline_ids):
-            ids[j, :len(b)] = torch.tensor(b, device=x.device)
+            table[j, :len(b)] = b
+        ids = torch.from_numpy(table).to(x.device)  # one copy to the device, not one a text
         with torch.no_grad():
             base = runner.loaded.model.get_input_embeddings()(ids).detach()
         if mask is None:
