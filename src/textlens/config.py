@@ -30,6 +30,14 @@ def models_cache_dir() -> Path:
     return cache_dir() / "models"
 
 
+DEMO_MODEL = "sentiment-minilm"
+
+
+def demo_model_dir() -> Path:
+    """Where `textlens demo` keeps its sentiment model (`$TEXTLENS_CACHE/models/sentiment-minilm`)."""
+    return models_cache_dir() / DEMO_MODEL
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch so runs repeat."""
     import numpy as np

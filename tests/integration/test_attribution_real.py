@@ -1,26 +1,25 @@
 """Attribution on the real MiniLM with real data: completeness, agreement with Captum, QA.
 
-Uses the fine-tuned models under ~/.cache/textlens/models when present (skips otherwise);
+Uses the fine-tuned models under $TEXTLENS_CACHE/models (default ~/.cache/textlens/models)
+when present (skips otherwise);
 the Captum agreement check also runs on the base MiniLM with a seeded fresh head."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from textlens.attribution import explain
+from textlens.config import models_cache_dir
 
 pytestmark = pytest.mark.integration
-MODELS = Path.home() / ".cache" / "textlens" / "models"
 
 
 def _model(name: str):
     from textlens.models.loading import load_model
 
-    path = MODELS / name
+    path = models_cache_dir() / name
     if not (path / "config.json").exists():
         pytest.skip(f"fine-tuned model not found at {path}")
     return load_model(path, device="cpu")
@@ -62,7 +61,7 @@ def _captum(loaded, text: str, target: int, steps: int = 50) -> np.ndarray:
 def test_agrees_with_captum_layer_integrated_gradients(sst2_texts) -> None:
     from textlens.models.loading import new_model
 
-    path = MODELS / "sentiment-minilm"
+    path = models_cache_dir() / "sentiment-minilm"
     if (path / "config.json").exists():
         loaded = _model("sentiment-minilm")
     else:
@@ -118,3 +117,16 @@ def test_qa_long_context_explains_the_answer_window(data_dir) -> None:
                         max_length=model.max_length, progress=False)
     assert (pred.answer, pred.answer_span) == (ref.answer, (ref.start_char, ref.end_char))
     assert pred.window[0] <= pred.answer_span[0] < pred.answer_span[1] <= pred.window[1]
+
+
+def test_readme_snippet_explains_the_demo_model_by_path() -> None:
+    """The README's Python lines, with the demo's model given as a path string."""
+    import textlens
+
+    path = models_cache_dir() / "sentiment-minilm"
+    if not (path / "config.json").exists():
+        pytest.skip(f"fine-tuned model not found at {path}")
+    [exp] = textlens.explain(["a gripping, funny film"], model=str(path), method="ig")
+    assert exp.label == "positive" and exp.completeness_error <= 0.01
+    assert exp.output_difference == pytest.approx(exp.attribution_score, abs=0.01)
+    assert f"{exp.baseline_output:.4f}" in exp.to_html()

@@ -55,11 +55,14 @@ def test_evaluate_cli_on_real_data(sentiment_dir, data_dir, tmp_path):
 
 
 def test_demo_reuses_a_cached_model(sentiment_dir, data_dir, tmp_path):
-    result = runner.invoke(app, ["demo", "--model-dir", str(sentiment_dir), "--sentences", "4",
+    import pandas as pd
+
+    result = runner.invoke(app, ["demo", "--model-dir", str(sentiment_dir), "--explain", "1",
                                  "--out", str(tmp_path / "demo"), "--data-dir", str(data_dir)])
     assert result.exit_code == 0, result.output
-    rows = [json.loads(x) for x in (tmp_path / "demo/predictions.jsonl").read_text().splitlines()]
-    assert len(rows) == 4 and all(r["label"] in ("negative", "positive") for r in rows)
+    groups = pd.read_csv(tmp_path / "demo" / "groups.csv")
+    assert len(groups) == 30 and set(groups.country) == {"USA", "FRA", "DEU", "PRK", "PAK", "GBR"}
+    assert (tmp_path / "demo" / "report.html").exists() and "report.html" in result.output
     assert "Training" not in result.output
 
 

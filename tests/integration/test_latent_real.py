@@ -12,7 +12,10 @@ import pytest
 
 from textlens.config import models_cache_dir
 from textlens.data import load_dataset
-from textlens.latent.pipeline import AnalysisOptions, analyze
+from textlens.latent.clustering import KMeansFinder
+from textlens.latent.options import AnalysisOptions
+from textlens.latent.pipeline import analyze
+from textlens.latent.projection import PCAReducer
 from textlens.store.run_db import query
 
 pytestmark = pytest.mark.integration
@@ -38,19 +41,34 @@ def test_sst2_validation_run(tmp_path, data_dir) -> None:
     assert np.isfinite(result.samples[["x", "y"]].to_numpy()).all()
     issues = query(tmp_path, "SELECT * FROM label_issues ORDER BY rank")
     assert len(issues) == 80 and issues["score"].is_monotonic_decreasing
-    assert result.info["issue_probabilities"] == "auto" and result.info["train_rows_crossval"] == 0
-    assert "cleanlab_agreement" in result.info
+    assert result.info.issues.probabilities == "auto" and result.info.issues.crossval_rows == 0
+    assert result.info.issues.cleanlab is not None
+    assert len(result.explanations.by_id) == 2
     assert (tmp_path / "report.html").stat().st_size > 1_000_000  # plotly.js is inline
+
+
+def test_sst2_cluster_summaries_are_distinctive(tmp_path, data_dir) -> None:
+    """Plain c-TF-IDF summarised four of five SST-2 clusters as "film, movie, ...": no term may
+    lead more than one cluster, or sit in the top five of more than half of them."""
+    data = load_dataset("sst2", "validation", data_dir=data_dir).sample(300, seed=0)
+    result = analyze(real_model("classification", "sentiment-minilm"), data, tmp_path,
+                     AnalysisOptions(reducer=PCAReducer(), finder=KMeansFinder(k=5),
+                                     report=False))
+    tops = [t.split(", ") for t in result.clusters["top_terms"] if t]
+    assert len(tops) == 5
+    leaders = [t[0] for t in tops]
+    assert len(set(leaders)) == len(leaders), leaders
+    for term in {t for top in tops for t in top[:5]}:
+        assert sum(term in top[:5] for top in tops) <= len(tops) // 2, (term, tops)
 
 
 def test_squad_run_with_titles(tmp_path, data_dir) -> None:
     data = load_dataset("squad", "all", data_dir=data_dir).sample(60, seed=0)
     result = analyze(real_model("qa", "squad-minilm"), data, tmp_path,
-                     AnalysisOptions(report=False, clustering="kmeans",
-                                                     projection="pca"))
+                     AnalysisOptions(report=False, finder=KMeansFinder(), reducer=PCAReducer()))
     frame = query(tmp_path, "SELECT title, split, question_type, answer_type, f1 FROM samples")
     assert set(frame["split"]) == {"train", "validation"} and frame["title"].nunique() > 10
-    assert "mixing" in result.info["shift"]
+    assert result.info.shift is not None and -1 <= result.info.shift.mixing <= 1
     purity = query(tmp_path, "SELECT * FROM title_purity")
     assert {"group", "size", "purity", "split"} <= set(purity.columns)
     clusters = query(tmp_path, "SELECT question_types, answer_types FROM clusters")

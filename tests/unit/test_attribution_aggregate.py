@@ -7,6 +7,7 @@ import pytest
 
 from textlens.attribution.aggregate import char_scores, l2_normalise, word_scores
 from textlens.attribution.encoding import encode
+from textlens.errors import InputError
 
 
 @pytest.mark.parametrize("text, words", [
@@ -32,7 +33,7 @@ def test_subwords_sum_mean_and_max_abs(tiny_classifier) -> None:
     assert word_scores(enc, scores, "sum")[2][0] == pytest.approx(scores.sum())
     assert word_scores(enc, scores, "mean")[2][0] == pytest.approx(scores[1:-1].mean())
     assert word_scores(enc, scores, "max-abs")[2][0] == pytest.approx(-2.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match="sum, mean, max-abs"):
         word_scores(enc, scores, "median")  # type: ignore[arg-type]
 
 

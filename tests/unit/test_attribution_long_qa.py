@@ -77,7 +77,7 @@ def test_predicted_window_holds_the_answer_predict_qa_gives(make_tiny, seed) -> 
     a, b = _check_window(exp, context)
     assert a <= exp.answer_span[0] < exp.answer_span[1] <= b
     (pred,) = predict_qa(model, [QAExample("q", "t", context, QUESTION, ())],
-                         max_length=model.max_length, progress=False)
+                         progress=False)
     assert (exp.answer, exp.answer_span) == (pred.answer, (pred.start_char, pred.end_char))
     assert all(p.label == exp.answer for p in exp.parts)
     (again,) = explain([(QUESTION, context)], model=model, method="gxi", truncate=True,
@@ -98,7 +98,7 @@ def test_gold_window_holds_the_gold_span_and_ig_stays_complete(tiny_qa, word) ->
         assert "gold" in part.target
         assert part.completeness_error is not None and part.completeness_error <= 0.01
     (pred,) = predict_qa(tiny_qa, [QAExample("q", "t", context, QUESTION, ())],
-                         max_length=tiny_qa.max_length, progress=False)
+                         progress=False)
     assert exp.answer == pred.answer  # the answer over all windows, wherever the gold span is
     (loss,) = explain([(QUESTION, context)], model=tiny_qa, method="loss", answers=[gold],
                       parts="start", progress=False)

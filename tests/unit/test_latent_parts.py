@@ -134,6 +134,38 @@ def test_class_tfidf_picks_distinctive_terms() -> None:
     assert terms[0] and terms[1] and "football" in terms[1]
 
 
+def planted_corpus(seed: int = 0) -> tuple[list[str], list[int], dict[int, set[str]]]:
+    """Four clusters of random-word samples, each with three planted terms (in ~35% of its
+    samples), stop words everywhere, and corpus-wide words ("film", "movie", ...) in 60-80% of
+    every cluster's samples, more often in the biggest cluster (as on SST-2)."""
+    rng = np.random.default_rng(seed)
+    planted = {0: {"rocket", "orbit", "launch"}, 1: {"goal", "striker", "league"},
+               2: {"violin", "concerto", "orchestra"}, 3: {"recipe", "oven", "flour"}}
+    shared = ["film", "movie", "story", "characters", "really"]
+    noise = [f"w{i}x" for i in range(300)]
+    stop = ["the", "a", "is", "and", "it", "of", "n't"]
+    texts, labels = [], []
+    for c, n in {0: 150, 1: 60, 2: 60, 3: 60}.items():
+        for _ in range(n):
+            words = [*rng.choice(stop, 4), *rng.choice(noise, 5)]
+            words += [w for w in shared if rng.random() < (0.8 if c == 0 else 0.6)]
+            words += [w for w in sorted(planted[c]) if rng.random() < 0.35]
+            rng.shuffle(words)
+            texts.append(" ".join(words))
+            labels.append(c)
+    return texts, labels, planted
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cluster_summaries_are_the_planted_terms(seed: int) -> None:
+    texts, labels, planted = planted_corpus(seed)
+    terms = class_tfidf_terms(texts, labels, top=3)
+    assert {c: set(t) for c, t in terms.items()} == planted
+    everywhere = {"film", "movie", "story", "characters", "really"}
+    assert not everywhere & {t for ts in class_tfidf_terms(texts, labels, top=5).values()
+                             for t in ts}
+
+
 def test_high_loss_slice_is_significant() -> None:
     import pandas as pd
 

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import FrozenInstanceError, dataclass, fields, is_dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +15,17 @@ import pytest
 
 from textlens.data import load_dataset
 from textlens.data.types import Dataset, TextExample
-from textlens.latent.pipeline import AnalysisOptions, analyze
-from textlens.store.run_db import DB_NAME, query
+from textlens.errors import TextlensError
+from textlens.latent.clustering import KMeansFinder, make_finder
+from textlens.latent.embeddings import EmbeddingOptions
+from textlens.latent.options import AnalysisOptions
+from textlens.latent.pipeline import analyze
+from textlens.latent.projection import PCAReducer, make_reducer
+from textlens.latent.results import RunInfo
+from textlens.store.run_db import DB_NAME, query, run_info
 
 SCRIPT = "<script>alert(1)</script>"
-FAST = AnalysisOptions(projection="pca", chunk_size=32, report=False)
+FAST = AnalysisOptions(reducer=PCAReducer(), chunk_size=32, report=False)
 
 
 def tiny_model(task: str):
@@ -54,7 +61,7 @@ def sst2_mix(data_dir: Path, n: int = 48, marked: bool = False) -> Dataset:
 @pytest.fixture(scope="module")
 def clf_run(tmp_path_factory, data_dir):
     out = tmp_path_factory.mktemp("clf")
-    options = AnalysisOptions(projection="pca", chunk_size=32, report_issues=3)
+    options = AnalysisOptions(reducer=PCAReducer(), chunk_size=32, report_issues=3)
     return analyze(tiny_model("classification"), sst2_mix(data_dir, marked=True), out, options)
 
 
@@ -62,7 +69,8 @@ def clf_run(tmp_path_factory, data_dir):
 def qa_run(tmp_path_factory, data_dir):
     out = tmp_path_factory.mktemp("qa")
     data = load_dataset("squad", "all", data_dir=data_dir).sample(40, seed=1)
-    return analyze(tiny_model("qa"), data, out, FAST)
+    return analyze(tiny_model("qa"), data, out,
+                   AnalysisOptions(reducer=PCAReducer(), chunk_size=32, report_issues=2))
 
 
 def columns(run: Path, table: str) -> set[str]:
@@ -82,7 +90,7 @@ def test_classification_run_has_documented_tables(clf_run) -> None:
     splits = query(run, "SELECT split, count(*) AS n FROM samples GROUP BY split ORDER BY split")
     assert splits["n"].tolist() == [24, 24]
     assert int(query(run, "SELECT sum(size) AS s FROM clusters")["s"][0]) == 48
-    assert "shift" in clf_run.info and clf_run.info["train_rows_crossval"] == 24
+    assert clf_run.info.shift is not None and clf_run.info.issues.crossval_rows == 24
 
 
 def test_report_escapes_dataset_text(clf_run) -> None:
@@ -94,11 +102,11 @@ def test_report_escapes_dataset_text(clf_run) -> None:
 
 
 def test_rerun_reuses_cached_steps(clf_run, data_dir) -> None:
-    options = AnalysisOptions(projection="pca", chunk_size=32, report=False)
+    options = AnalysisOptions(reducer=PCAReducer(), chunk_size=32, report=False)
     again = analyze(tiny_model("classification"), sst2_mix(data_dir, marked=True),
                     clf_run.run_dir, options)
-    assert again.info["cache_misses"] == []
-    assert {"predictions", "embeddings", "map"} <= set(again.info["cache_hits"])
+    assert again.info.cache.misses == ()
+    assert {"predictions", "embeddings", "map"} <= set(again.info.cache.hits)
     assert np.allclose(again.samples["x"], clf_run.samples["x"])
 
 
@@ -169,8 +177,8 @@ def test_killed_run_leaves_no_database_and_resumes(tmp_path, data_dir) -> None:
     assert not (out / DB_NAME).exists()
     assert len(list((out / ".cache").glob("predictions-*.parquet"))) == 2
     result = analyze(tiny_model("classification"), sst2_mix(data_dir, n=96), out, FAST)
-    assert result.info["cache_hits"].count("predictions") == 2
-    assert result.info["cache_misses"].count("predictions") == 1
+    assert result.info.cache.hits.count("predictions") == 2
+    assert result.info.cache.misses.count("predictions") == 1
     assert int(query(out, "SELECT count(*) AS n FROM samples")["n"][0]) == 96
 
 
@@ -204,9 +212,182 @@ def test_changed_label_recomputes_only_its_prediction_chunk(clf_run, data_dir) -
     changed = TextExample(first.id, first.text, 1 - first.label, first.metadata)
     data = Dataset(data.name, data.split, (changed, *data.examples[1:]), data.source,
                    data.label_names)
-    options = AnalysisOptions(projection="pca", chunk_size=32, report=False)
+    options = AnalysisOptions(reducer=PCAReducer(), chunk_size=32, report=False)
     again = analyze(tiny_model("classification"), data, clf_run.run_dir, options)
-    assert again.info["cache_misses"] == ["predictions"]
-    assert again.info["cache_hits"].count("embeddings") == 2
+    assert again.info.cache.misses == ("predictions",)
+    assert again.info.cache.hits.count("embeddings") == 2
     old = clf_run.samples.set_index("id").loc[first.id, "loss"]
     assert again.samples.set_index("id").loc[first.id, "loss"] != pytest.approx(old)
+
+
+# --- options checked before any work; injectable reducer and finder; typed results ---------
+
+
+def no_work(monkeypatch) -> None:
+    """Make any prediction fail loudly: a check must refuse before the model runs."""
+    from textlens.latent import tables
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("predicted before the options were checked")
+
+    monkeypatch.setattr(tables, "predict_chunk", refuse)
+
+
+@pytest.mark.parametrize(("build", "valid"), [
+    (lambda: make_reducer("umapp"), "umap, pca, tsne"),
+    (lambda: make_finder("dbscan"), "affinity, kmeans, hdbscan"),
+    (lambda: AnalysisOptions(issue_probabilities="modle"), "auto, model, crossval"),
+    (lambda: AnalysisOptions(embedding=EmbeddingOptions(pooling="max")), "cls, mean, span"),
+    (lambda: AnalysisOptions(reducer="umap"), "make_reducer"),
+    (lambda: AnalysisOptions(finder=KMeansFinder), "make_finder"),
+    (lambda: AnalysisOptions(neighbours_k=0), "at least 1"),
+])
+def test_bad_options_are_refused_with_the_valid_values(build, valid) -> None:
+    with pytest.raises(TextlensError) as caught:
+        build()
+    assert valid in str(caught.value)
+
+
+@pytest.mark.parametrize(("options", "data_task", "words"), [
+    (AnalysisOptions(reducer=PCAReducer(), embedding=EmbeddingOptions(layer=7)), "clf",
+     "-3 to 2"),
+    (AnalysisOptions(reducer=PCAReducer(), embedding=EmbeddingOptions(pooling="span")), "clf",
+     "cls or mean"),
+])
+def test_model_dependent_options_fail_before_predicting(options, data_task, words, tmp_path,
+                                                        data_dir, monkeypatch) -> None:
+    no_work(monkeypatch)
+    with pytest.raises(TextlensError) as caught:
+        analyze(tiny_model("classification"), sst2_mix(data_dir, n=8), tmp_path / "run", options)
+    assert words in str(caught.value) and not (tmp_path / "run" / ".cache").exists()
+
+
+def test_cli_refuses_unknown_names_before_loading_anything(tmp_path) -> None:
+    """The data and model do not exist: the option error must come first, listing the values."""
+    for option, value, valid in (("--projection", "umapp", "umap, pca, tsne"),
+                                 ("--clustering", "dbscan", "affinity, kmeans, hdbscan"),
+                                 ("--issue-probabilities", "modle", "auto, model, crossval"),
+                                 ("--pooling", "max", "cls, mean, span"),
+                                 ("--limit", "0", "at least 1")):
+        cmd = [sys.executable, "-m", "textlens.cli.main", "analyze", "--model",
+               str(tmp_path / "none"), "--data", str(tmp_path / "none.csv"), "--out",
+               str(tmp_path / "run"), option, value]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "TEXTLENS_PROGRESS": "0"})
+        assert done.returncode == 2, done.stderr
+        assert valid in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+@dataclass(frozen=True)
+class FirstTwoCoordinates:
+    """An injected reducer: the first two embedding coordinates."""
+
+    def project(self, vectors: np.ndarray) -> np.ndarray:
+        return vectors[:, :2].astype(np.float32)
+
+
+@dataclass(frozen=True)
+class SignOfFirst:
+    """An injected finder: cluster 1 where the first coordinate is positive."""
+
+    def find(self, vectors: np.ndarray) -> np.ndarray:
+        return (vectors[:, 0] > 0).astype(np.int64)
+
+
+def test_injected_reducer_and_finder_are_the_ones_used(tmp_path, data_dir) -> None:
+    options = AnalysisOptions(reducer=FirstTwoCoordinates(), finder=SignOfFirst(),
+                              chunk_size=32, report=False)
+    result = analyze(tiny_model("classification"), sst2_mix(data_dir, n=24), tmp_path, options)
+    vectors = result.embeddings
+    assert np.allclose(result.samples[["x", "y"]].to_numpy(), vectors[:, :2])
+    assert (result.samples["cluster"].to_numpy() == (vectors[:, 0] > 0)).all()
+    assert result.info.projection.method == "FirstTwoCoordinates"
+    assert result.info.clustering.method == "SignOfFirst"
+    assert result.info.clustering.clusters == len(set(vectors[:, 0] > 0))
+
+
+def test_analyze_accepts_a_model_path(tmp_path, data_dir) -> None:
+    from textlens.models.loading import save_model
+
+    model_dir = save_model(tiny_model("classification"), tmp_path / "model")
+    result = analyze(str(model_dir), sst2_mix(data_dir, n=16), tmp_path / "run", FAST)
+    direct = analyze(tiny_model("classification"), sst2_mix(data_dir, n=16), tmp_path / "run2",
+                     FAST)
+    assert result.info.model == str(model_dir)
+    assert np.allclose(result.samples["loss"], direct.samples["loss"], atol=1e-5)
+
+
+def test_run_info_is_typed_and_stored(clf_run) -> None:
+    info = clf_run.info
+    assert is_dataclass(info) and isinstance(info, RunInfo)
+    with pytest.raises(FrozenInstanceError):
+        info.n = 1  # type: ignore[misc]
+    assert info.clustering.clusters == clf_run.samples["cluster"].nunique()
+    assert info.purity.group == "label_name" and 0 <= info.purity.observed <= 1
+    stored = run_info(clf_run.run_dir)
+    assert set(stored) == {f.name for f in fields(RunInfo)}
+    assert stored["clustering"]["fitted_on"] == info.clustering.fitted_on == 48
+    assert stored["issues"]["crossval_rows"] == 24
+
+
+def test_model_label_names_used_when_the_data_has_none(tmp_path, data_dir) -> None:
+    plain = sst2_mix(data_dir, n=16)
+    plain = Dataset(plain.name, plain.split, plain.examples, plain.source, None)
+    result = analyze(tiny_model("classification"), plain, tmp_path, FAST)
+    expected = [("negative", "positive")[e.label] for e in plain.examples]
+    assert result.samples["label_name"].tolist() == expected
+    assert set(result.samples["prediction"]) <= {"negative", "positive"}
+    assert result.purity["group"].isin(["negative", "positive"]).all()
+
+
+# --- the report: computed from values, read by people ---------------------------------------
+
+
+def visible_text(page: str) -> str:
+    """What a reader sees: scripts and styles out, tags out, entities decoded."""
+    import html as html_module
+
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return " ".join(html_module.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def test_report_shows_the_explanations_the_pipeline_computed(clf_run) -> None:
+    top = clf_run.label_issues.sort_values("rank")["id"].head(3).tolist()
+    assert list(clf_run.explanations.by_id) == top
+    page = (clf_run.run_dir / "report.html").read_text(encoding="utf-8")
+    for sample_id in top:
+        exp = clf_run.explanations.by_id[sample_id]
+        assert exp.to_html(fragment=True) in page
+    assert page.count("class=\"tl-attr\"") == 3
+
+
+def test_report_reads_as_sentences_and_tables(clf_run) -> None:
+    text = visible_text((clf_run.run_dir / "report.html").read_text(encoding="utf-8"))
+    assert not re.search(r"[{\[]\s*[\"']", text), "raw JSON on the page"
+    for raw in ("AffinityPropagationFinder", "timings", "cleanlab agreement:", "_s'", "p_value",
+                "mean_loss", "top_terms"):
+        assert raw not in text
+    assert "Affinity Propagation finds" in text
+    assert "nearest neighbours share its label" in text
+    labels = clf_run.label_issues.merge(clf_run.samples, on="id")
+    first = labels.sort_values("rank").iloc[0]
+    assert f"Label: {first['label_name']}" in text and "Label: 0 " not in text
+
+
+def test_qa_report_explains_top_issues_and_names_its_scores(qa_run) -> None:
+    top = qa_run.label_issues.sort_values("rank")["id"].head(2).tolist()
+    assert top and list(qa_run.explanations.by_id) == top
+    text = visible_text((qa_run.run_dir / "report.html").read_text(encoding="utf-8"))
+    assert "exact match" in text and "Near misses" in text and "Gold answer:" in text
+    assert "nearest neighbours share its title" in text and "Split mixing score" in text
+    assert not re.search(r"[{\[]\s*[\"']", text)
+
+
+def test_run_directory_under_a_file_is_refused_before_work(tmp_path, data_dir,
+                                                           monkeypatch) -> None:
+    no_work(monkeypatch)
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file", encoding="utf-8")
+    for out in (blocker, blocker / "run"):
+        with pytest.raises(TextlensError, match="is a file"):
+            analyze(tiny_model("classification"), sst2_mix(data_dir, n=8), out, FAST)

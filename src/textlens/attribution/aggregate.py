@@ -9,8 +9,10 @@ from typing import Literal
 import numpy as np
 
 from textlens.attribution.encoding import Encoded
+from textlens.choices import check_choice
 
 Aggregation = Literal["sum", "mean", "max-abs"]
+AGGREGATIONS: tuple[Aggregation, ...] = ("sum", "mean", "max-abs")
 
 
 def word_scores(encoded: Encoded, scores: Sequence[float], how: Aggregation = "sum",
@@ -19,8 +21,7 @@ def word_scores(encoded: Encoded, scores: Sequence[float], how: Aggregation = "s
 
     A word is what the tokenizer's pre-tokenizer made one word (so "Don't!" is Don ' t !);
     special tokens belong to no word and are left out."""
-    if how not in ("sum", "mean", "max-abs"):
-        raise ValueError(f"unknown aggregation {how!r}: use sum, mean or max-abs")
+    check_choice("aggregation", how, AGGREGATIONS)
     groups: dict[tuple[int, int], list[int]] = {}
     for t, (seg, word) in enumerate(zip(encoded.segments, encoded.word_ids, strict=True)):
         if seg is not None and word is not None:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from textlens.attribution.aggregate import Aggregation, char_scores, word_scores
-from textlens.attribution.encoding import QA_STRIDE, Encoded, encode, encode_windows
+from textlens.attribution.aggregate import AGGREGATIONS, Aggregation, char_scores, word_scores
+from textlens.attribution.baseline import with_baselines
+from textlens.attribution.encoding import Encoded, encode, encode_windows
 from textlens.attribution.explanation import Explanation, MultiExplanation, QAExplanation
 from textlens.attribution.qa_windows import (
     WindowChoice,
@@ -30,24 +32,34 @@ from textlens.attribution.qa_windows import (
 )
 from textlens.attribution.registry import Job, RawAttribution, get_method
 from textlens.attribution.runner import Runner, frozen, pad_rows
-from textlens.attribution.targets import Score, Target, classification_targets, qa_targets
+from textlens.attribution.targets import (
+    Score,
+    Target,
+    check_request,
+    classification_targets,
+    qa_targets,
+)
 from textlens.attribution.workers import batching_for, even_chunks, map_chunks
+from textlens.choices import check_choice
 from textlens.errors import InputError
-from textlens.models.loading import LoadedModel
+from textlens.models.loading import LoadedModel, ensure_loaded
+from textlens.models.qa import QAWindowing, qa_windowing
 
 Result = Explanation | QAExplanation | MultiExplanation
 
 
-def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str, model: LoadedModel,
+def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str,
+            model: LoadedModel | str | Path,
             method: str = "ig", target: str | int | None = None, score: Score | None = None,
             labels: Sequence[int] | None = None,
             answers: Sequence[tuple[int, int] | None] | None = None, parts: str = "both",
             aggregation: Aggregation = "sum", truncate: bool = False,
-            doc_stride: int = QA_STRIDE, max_tokens_per_pass: int | None = None,
+            doc_stride: int | None = None, max_tokens_per_pass: int | None = None,
             jobs_per_chunk: int | None = None, workers: int | None = None,
             pad_slack: float | None = None, progress: bool = True,
             **method_options: Any) -> list[Result]:
-    """Explain each input's prediction; one value per input, in input order.
+    """Explain each input's prediction; one value per input, in input order. `model` is a
+    model directory, a hub id (with a network) or a `LoadedModel`.
 
     Classification: `inputs` are texts; `target` is "predicted" (default), a class name or
     index, or "top-k"; `score` "probability" (default) or "logit". QA: `inputs` are
@@ -55,13 +67,18 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str, model: Load
     end or both; `score` "logit" (default) or "probability". `method="loss"` explains the loss
     against `labels` / `answers` (character spans in the context). Method options such as
     `steps`, `tolerance`, `rule` pass through (see `list_methods()`). A QA context longer than
-    the model takes is read in windows sharing `doc_stride` tokens (use the model's training
-    value), and the window holding the explained span is explained. Batching (defaults by
-    device, `workers.batching_for`): chunks of about `jobs_per_chunk` texts sorted by length
-    run on `workers` threads (CPU: one per thread torch may use, each single-threaded); each
-    IG round of a chunk runs all its pending rows in passes of `max_tokens_per_pass` tokens
-    whose rows differ in length by at most `pad_slack` (padded with a mask)."""
+    the model takes is read in windows as the model was trained (`QAWindowing`; `doc_stride`
+    overrides the tokens they share), and the window holding the explained span is explained.
+    Batching (defaults by device, `workers.batching_for`): chunks of about `jobs_per_chunk`
+    texts sorted by length run on `workers` threads (CPU: one per thread torch may use, each
+    single-threaded); each IG round of a chunk runs all its pending rows in passes of
+    `max_tokens_per_pass` tokens whose rows differ in length by at most `pad_slack` (padded
+    with a mask)."""
+    model = ensure_loaded(model)
     algo = get_method(method, **method_options)
+    check_choice("aggregation", aggregation, AGGREGATIONS)
+    check_request(model.task, model.label_names, target, score, parts)
+    windows = qa_windowing(model, stride=doc_stride) if model.task == "qa" else None
     if isinstance(inputs, str) or (model.task == "qa" and _is_pair(inputs)):
         inputs = [inputs]  # type: ignore[list-item]
     is_loss = algo.needs_gold
@@ -73,7 +90,7 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str, model: Load
     runner = Runner(model, batching.max_tokens_per_pass, batching.pad_slack)
     _check_gold(len(inputs), labels, answers)
     chosen = [_encode(model, item, truncate, runner, target, is_loss,
-                      None if answers is None else answers[i], doc_stride)
+                      None if answers is None else answers[i], windows)
               for i, item in enumerate(inputs)]
     encoded = [c.encoded for c in chosen]
     embeds = [runner.embed(e.input_ids) for e in encoded]
@@ -107,6 +124,7 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str, model: Load
         for chunk, raws in zip(chunks, done, strict=True):
             for j, raw_attr in zip(chunk, raws, strict=True):
                 results[j] = raw_attr
+        results = with_baselines(runner, jobs, results)  # type: ignore[arg-type]
     by_input: list[list[Explanation]] = [[] for _ in encoded]
     for j, job in enumerate(jobs):
         by_input[owner[j]].append(_explanation(model, job, results[j], predictions[owner[j]],
@@ -122,18 +140,20 @@ def _is_pair(inputs: Any) -> bool:
 
 def _encode(model: LoadedModel, item: Any, truncate: bool, runner: Runner,
             target: str | int | None = None, is_loss: bool = False,
-            answer: tuple[int, int] | None = None, stride: int = QA_STRIDE) -> WindowChoice:
+            answer: tuple[int, int] | None = None,
+            windows: QAWindowing | None = None) -> WindowChoice:
     """The input to explain. A QA pair longer than the model takes is split into windows and
     the one holding the explained span is chosen (so `truncate` only matters for texts)."""
     if model.task == "qa":
         if not (isinstance(item, tuple | list) and len(item) == 2):
             raise InputError("A QA model explains (question, context) pairs.",
                              "pass inputs=[(question, context), ...].")
-        windows = encode_windows(model, item[1], item[0], stride)
+        windows = windows or qa_windowing(model)
+        encoded = encode_windows(model, item[1], item[0], windows.stride, windows.max_length)
         gold = _wants_gold(target, is_loss)
-        if gold and answer is None and len(windows) > 1:
+        if gold and answer is None and len(encoded) > 1:
             raise _gold_needed()
-        return choose_window(runner, windows, answer if gold else None)
+        return choose_window(runner, encoded, answer if gold else None)
     return WindowChoice(encode(model, item, truncate=truncate))
 
 

@@ -13,8 +13,9 @@ from typing import Any
 from textlens.errors import InputError
 from textlens.models.inputs import as_text, check_length
 from textlens.models.loading import LoadedModel
+from textlens.models.qa import DEFAULT_QA_WINDOWING, qa_windowing
 
-QA_STRIDE = 128  # tokens shared by neighbouring windows, as in training and prediction
+QA_STRIDE = DEFAULT_QA_WINDOWING.stride  # tokens shared by neighbouring windows (`QAWindowing`)
 
 
 @dataclass(frozen=True)
@@ -70,15 +71,18 @@ def encode(loaded: LoadedModel, text: str | bytes, question: str | bytes | None 
 
 
 def encode_windows(loaded: LoadedModel, context: str | bytes, question: str | bytes,
-                   stride: int = QA_STRIDE) -> tuple[Encoded, ...]:
+                   stride: int | None = None, max_length: int | None = None,
+                   ) -> tuple[Encoded, ...]:
     """A (question, context) pair as one input, or, when it is longer than the model takes, as
     overlapping windows of the context (question repeated in each), like QA prediction.
 
-    Only an over-long question is refused: it leaves no room for the context."""
-    if stride < 0:
+    Only an over-long question is refused: it leaves no room for the context. Windows are
+    as the model was trained (`qa_windowing`) unless `stride` / `max_length` are given."""
+    if stride is not None and stride < 0:
         raise InputError(f"doc_stride is {stride}.", "pass 0 or more tokens (default 128).")
+    windowing = qa_windowing(loaded, max_length, stride)
     tok = loaded.tokenizer
-    limit = loaded.max_length
+    limit, stride = windowing.max_length, windowing.stride
     texts = (as_text(question, "question"), as_text(context, "context"))
     full = tok(texts[0], texts[1], truncation=False)
     if len(full["input_ids"]) <= limit:

@@ -1,5 +1,6 @@
 """Explanation values: frozen, JSON-able, renderable. They are what `explain` returns; nothing is
-kept on an explainer object."""
+kept on an explainer object. `to_html` delegates to `report.attribution_html` lazily: the report
+takes these values and returns pages, and never imports this module (no import cycle)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,13 @@ class Explanation:
         return float(sum(self.scores))
 
     @property
+    def output_difference(self) -> float | None:
+        """F(input) - F(baseline): what the token scores add up to (exactly, for IG)."""
+        if self.output is None or self.baseline_output is None:
+            return None
+        return self.output - self.baseline_output
+
+    @property
     def l2_scores(self) -> tuple[float, ...]:
         return l2_normalise(self.scores)
 
@@ -62,6 +70,7 @@ class Explanation:
             "target_index": self.target_index, "method": self.method, "steps": self.steps,
             "completeness_error": self.completeness_error, "output": self.output,
             "baseline_output": self.baseline_output,
+            "output_difference": self.output_difference,
             "attribution_score": self.attribution_score, "tokens": list(self.tokens),
             "offsets": [list(o) for o in self.offsets], "segments": list(self.segments),
             "scores": list(self.scores), "scores_l2": list(self.l2_scores),

@@ -15,12 +15,13 @@ import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from textlens.attribution.api import explain
 from textlens.attribution.explanation import Explanation
-from textlens.models.loading import LoadedModel
+from textlens.models.loading import LoadedModel, ensure_loaded
 
 FRACTIONS = (0.01, 0.05, 0.10, 0.20, 0.50)
 
@@ -153,14 +154,20 @@ def explain_same_targets(model: LoadedModel, explanations: Sequence[Explanation]
     return [e for e in out if e is not None]
 
 
-def run_faithfulness(model: LoadedModel, texts: Sequence[str], methods: Sequence[str],
-                     seed: int = 0, fractions: Sequence[float] = FRACTIONS) -> dict:
+def run_faithfulness(model: LoadedModel | str | Path, texts: Sequence[str],
+                     methods: Sequence[str], seed: int = 0,
+                     fractions: Sequence[float] = FRACTIONS) -> dict:
     """Erasure scores per method plus a random ranking, and each method's rank correlation
-    with itself on a randomised copy of the model. JSON-able."""
+    with itself on a randomised copy of the model. JSON-able. `model`: a classifier directory,
+    hub id or `LoadedModel`; methods are checked before any work."""
     import time
 
+    from textlens.attribution.registry import get_method
     from textlens.progress import track
 
+    model = ensure_loaded(model, task="classification")
+    for method in methods:
+        get_method(method)
     randomised = randomised_copy(model, seed)
     rows = []
     first: list[Explanation] | None = None

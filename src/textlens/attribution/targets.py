@@ -12,12 +12,32 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from textlens.choices import check_choice
 from textlens.errors import InputError
 
 if TYPE_CHECKING:
     import torch
 
 Score = Literal["probability", "logit", "loss"]
+# What a user may ask for ("loss" comes with method="loss"); the first is the default.
+SCORES: dict[str, tuple[str, ...]] = {"classification": ("probability", "logit"),
+                                      "qa": ("logit", "probability")}
+QA_PARTS = ("both", "start", "end")
+QA_TARGETS = ("predicted", "gold")
+
+
+def check_request(task: str, label_names: Sequence[str], target: str | int | None,
+                  score: str | None, parts: str) -> None:
+    """Refuse a bad target, score or part before any work, listing the valid values."""
+    if score is not None:
+        check_choice(f"{task} score", score, SCORES[task])
+    if task == "qa":
+        check_choice("QA part", parts, QA_PARTS)
+        if target is not None:
+            check_choice("QA target", target, QA_TARGETS)
+    elif target is not None:
+        classification_targets(target, [1.0] * max(1, len(label_names)), label_names,
+                               "probability")
 
 
 @dataclass(frozen=True)
@@ -119,14 +139,14 @@ def classification_targets(request: str | int | None, probabilities: Sequence[fl
         if not 0 <= i < len(probabilities):
             raise InputError(f"Class index {i} is out of range.",
                              f"use 0..{len(probabilities) - 1}.")
-    what = {"probability": "probability", "logit": "logit", "loss": "loss"}[score]
-    return [Target("logits", i, score, f"{what} of {_name(label_names, i)}") for i in picked]
+    check_choice("classification score", score, (*SCORES["classification"], "loss"))
+    return [Target("logits", i, score, f"{score} of {_name(label_names, i)}") for i in picked]
 
 
 def qa_targets(start: int, end: int, parts: str, score: Score, which: str) -> list[Target]:
     """Start and/or end targets at token positions `start`/`end` (of the `which` span)."""
-    if parts not in ("both", "start", "end"):
-        raise InputError(f"Unknown QA part '{parts}'.", "use start, end or both.")
+    check_choice("QA part", parts, QA_PARTS)
+    check_choice("QA score", score, (*SCORES["qa"], "loss"))
     out = []
     if parts in ("both", "start"):
         out.append(Target("start_logits", start, score, f"start {score} ({which} span)"))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from textlens.cli.engine_options import EngineName, RayAddress, Workers
 from textlens.cli.options import DataDir, Device, LabelCol, Seed, TextCol
 
 if TYPE_CHECKING:
@@ -28,8 +29,9 @@ def analyze(
     split: Annotated[str, typer.Option("--split", help="train, validation or all.")] = "all",
     limit: Annotated[int | None, typer.Option(
         "--limit", help="Analyse a seeded random subset of this many samples.")] = None,
-    projection: Annotated[str, typer.Option(help="umap, pca or tsne.")] = "umap",
-    clustering: Annotated[str, typer.Option(help="affinity, kmeans or hdbscan.")] = "affinity",
+    projection: Annotated[str, typer.Option(help="Map: umap, pca or tsne.")] = "umap",
+    clustering: Annotated[str, typer.Option(
+        help="Clusters: affinity, kmeans or hdbscan.")] = "affinity",
     layer: Annotated[int, typer.Option(help="Hidden layer to embed (-1 = last).")] = -1,
     pooling: Annotated[str | None, typer.Option(
         help="cls, mean or span (QA). Default: cls (classification), mean (QA).")] = None,
@@ -43,22 +45,35 @@ def analyze(
     data_dir: DataDir = None,
     device: Device = "auto",
     seed: Seed = 0,
+    engine: EngineName = "local",
+    ray_address: RayAddress = None,
+    workers: Workers = None,
 ) -> None:
     """Map the population of samples in the model's latent space and find what is wrong."""
     from rich.console import Console
 
+    from textlens.choices import check_choice
     from textlens.config import seed_everything
     from textlens.data import load_dataset
+    from textlens.engines import engine_choice
     from textlens.errors import InputError
     from textlens.latent.embeddings import EmbeddingOptions
-    from textlens.latent.pipeline import AnalysisOptions
+    from textlens.latent.options import AnalysisOptions
     from textlens.latent.pipeline import analyze as run_analysis
+    from textlens.latent.pipeline import check_out_dir
     from textlens.models.loading import load_model
 
-    if task not in (None, "classification", "qa"):
-        raise InputError(f"Unknown task '{task}'.", "use --task classification or --task qa.")
-    if pooling not in (None, "cls", "mean", "span"):
-        raise InputError(f"Unknown pooling '{pooling}'.", "use cls, mean or span.")
+    # Every choice is checked here, before the data and model are loaded.
+    check_choice("task", task, (None, "classification", "qa"))
+    options = AnalysisOptions.named(
+        projection, clustering, seed=seed, report=report,
+        embedding=EmbeddingOptions(layer=layer, pooling=pooling,  # type: ignore[arg-type]
+                                   batch_size=batch_size),
+        issue_probabilities=issue_probabilities,  # type: ignore[arg-type]
+        engine=engine_choice(engine, ray_address, workers))
+    if limit is not None and limit < 1:
+        raise InputError(f"--limit is {limit}.", "pass a number of samples of at least 1.")
+    check_out_dir(out)
     seed_everything(seed)
     dataset = load_dataset(data, split, data_dir=data_dir, text_col=text_col, label_col=label_col)
     if limit:
@@ -67,16 +82,11 @@ def analyze(
     if loaded.task != dataset.task:
         raise InputError(f"The model is a {loaded.task} model but '{data}' is {dataset.task} data.",
                          "pass matching --model and --data.")
-    options = AnalysisOptions(
-        embedding=EmbeddingOptions(layer=layer, pooling=pooling,  # type: ignore[arg-type]
-                                   batch_size=batch_size),
-        projection=projection, clustering=clustering, seed=seed, report=report,
-        issue_probabilities=issue_probabilities)  # type: ignore[arg-type]
     result = run_analysis(loaded, dataset, out, options)
     console = Console()
-    console.print(f"[bold]{len(result.samples)}[/] samples, {len(result.clusters)} clusters, "
-                  f"{int(result.label_issues['flagged'].sum()) if len(result.label_issues) else 0}"
-                  f" flagged label issues -> {out}", highlight=False)
+    console.print(f"[bold]{len(result.samples)}[/] samples, {result.info.clustering.clusters} "
+                  f"clusters, {result.info.issues.flagged} flagged label issues -> {out}",
+                  highlight=False)
     if result.report:
         console.print(f"report: {result.report}", highlight=False)
 

@@ -44,3 +44,5 @@ def check(
                   highlight=False)
     for row in data.bad_rows[:20]:
         console.print(f"  rejected {row.where}: {row.reason}", highlight=False)
+    if len(data.bad_rows) > 20:
+        console.print(f"  ... and {len(data.bad_rows) - 20} more", highlight=False)

@@ -1,37 +1,43 @@
-"""`textlens demo`: train (once) a sentiment model, then classify UN General Debate sentences."""
+"""`textlens demo`: train (once) a sentiment model, then run the corpus pipeline on six countries' UN
+General Debate speeches, 2016-2020, and print where the report is."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from textlens.cli.options import DataDir, Seed
-
-if TYPE_CHECKING:
-    from textlens.models.loading import LoadedModel
 
 
 def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
 
 
+DEMO_COUNTRIES = ("USA", "FRA", "DEU", "PRK", "PAK", "GBR")  # the six of the project's seed
+
+
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Where to write the demo's outputs.")] = Path(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the demo's run.")] = Path(
         "outputs/demo"),
     model_dir: Annotated[Path | None, typer.Option(
         "--model-dir", help="Sentiment model to use or create "
         "(default: ~/.cache/textlens/models/sentiment-minilm).")] = None,
-    sentences: Annotated[int, typer.Option("--sentences", help="How many sentences.")] = 20,
+    explain: Annotated[int, typer.Option(
+        "--explain", help="Sentences explained per country-year group.")] = 4,
     seed: Seed = 0,
     data_dir: DataDir = None,
 ) -> None:
-    """Classify a seeded sample of UN General Debate sentences with a cached sentiment model."""
+    """Sentence-level sentiment of six countries' UN General Debate speeches, 2016-2020: every
+    sentence classified, net sentiment per country and year, sampled explanations, a report."""
     from rich.console import Console
 
+    from textlens.cli.corpus import show
     from textlens.config import models_cache_dir
-    from textlens.data import load_dataset
+    from textlens.corpus.pipeline import CorpusOptions, run
+    from textlens.corpus.sampling import SamplingOptions
+    from textlens.models import load_model
 
     console = Console()
     model_dir = model_dir or models_cache_dir() / "sentiment-minilm"
@@ -39,16 +45,34 @@ def demo(
         console.print(f"No sentiment model at {model_dir}: training one on SST-2 "
                       "(300 steps, about 5 minutes on 2 CPU cores, once).", highlight=False)
         _train_sentiment(model_dir, data_dir)
-    corpus = load_dataset("ungdc", data_dir=data_dir)
-    console.print(corpus.bad_rows_summary(), highlight=False)
-    from textlens.models import load_model
+    countries = ", ".join(f"'{c}'" for c in DEMO_COUNTRIES)
+    options = CorpusOptions(
+        where=f"country IN ({countries}) AND year BETWEEN 2016 AND 2020",
+        sampling=SamplingOptions(size=explain, per_group=True), seed=seed,
+        data_dir=str(data_dir) if data_dir else None)
+    console.print(f"Classifying every sentence of {', '.join(DEMO_COUNTRIES)}, 2016-2020, "
+                  f"with {model_dir} ...", highlight=False)
+    result = run(load_model(model_dir), "ungdc", out, options)
+    show(result)
+    _show_groups(console, result)
+    console.print(f"Open the report: {Path(result.report or out).resolve()}", highlight=False)
+    console.print(f"Explore it in the browser: textlens serve {out}   (then open "
+                  f"http://127.0.0.1:8765/?run={Path(out).resolve().name})", highlight=False)
 
-    loaded = load_model(model_dir)  # once: classification and explanations share it
-    rows = classify_sample(loaded, corpus, sentences, seed)
-    _show(console, rows, model_dir)
-    written = _write(out, rows, model_dir)
-    written.append(_explain(out, rows, loaded))
-    console.print(f"Wrote {', '.join(str(p) for p in written)}", highlight=False)
+
+def _show_groups(console, result) -> None:
+    from rich.table import Table
+
+    from textlens.report.corpus_plots import country_name
+
+    table = Table("country", "year", "sentences", "net per 100", "95% interval",
+                  title="Net sentiment per 100 sentences")
+    for row in result.groups.itertuples(index=False):
+        colour = "green" if row.net_per_100 >= 0 else "red"
+        table.add_row(country_name(row.country), str(row.year), str(row.n_sentences),
+                      f"[{colour}]{row.net_per_100:+.1f}[/]",
+                      f"{row.ci_low:+.1f} to {row.ci_high:+.1f}")
+    console.print(table)
 
 
 def _train_sentiment(model_dir: Path, data_dir: Path | None) -> None:
@@ -58,79 +82,3 @@ def _train_sentiment(model_dir: Path, data_dir: Path | None) -> None:
     train = load_dataset("sst2", "train", data_dir=data_dir)
     validation = load_dataset("sst2", "validation", data_dir=data_dir)
     train_classification(train, validation, model_dir, TrainConfig(300, 32, 5e-5, 64, 0))
-
-
-def classify_sample(loaded: LoadedModel, corpus, n: int, seed: int) -> list[dict]:
-    """A seeded sample of `n` sentences (8 to 60 words), each from a different speech."""
-    import random
-
-    from textlens.corpus import split_sentences
-    from textlens.models.predict import predict_classification
-
-    rng = random.Random(seed)
-    speeches = rng.sample(list(corpus), min(n, len(corpus)))
-    picked = []
-    for speech in speeches:
-        candidates = [s for s in split_sentences(speech.text) if 8 <= len(s.text.split()) <= 60]
-        if candidates:
-            sentence = rng.choice(candidates)
-            picked.append({"country": speech.metadata.get("country"),
-                           "year": speech.metadata.get("year"), "speech": speech.id,
-                           "start": sentence.start, "end": sentence.end, "sentence": sentence.text})
-    preds = predict_classification(loaded, [p["sentence"] for p in picked], progress=False)
-    for row, label, confidence in zip(picked, preds.labels, preds.confidence, strict=True):
-        row["label"] = loaded.label_names[int(label)]
-        row["confidence"] = round(float(confidence), 4)
-    return picked
-
-
-def _show(console, rows: list[dict], model_dir: Path) -> None:
-    import json
-
-    from rich.table import Table
-
-    record = json.loads((model_dir / "training.json").read_text())
-    accuracy = record.get("metrics", {}).get("accuracy")
-    title = (f"Sentiment of UN General Debate sentences (model: {model_dir}, "
-             f"SST-2 validation accuracy {accuracy:.1%})" if accuracy else str(model_dir))
-    table = Table("country", "year", "sentence", "label", "confidence", title=title)
-    for row in rows:
-        colour = "green" if row["label"] == "positive" else "red"
-        table.add_row(str(row["country"]), str(row["year"]), row["sentence"],
-                      f"[{colour}]{row['label']}[/]", f"{row['confidence']:.3f}")
-    console.print(table)
-
-
-def _explain(out: Path, rows: list[dict], loaded: LoadedModel) -> Path:
-    """Integrated-gradients explanations of every sentence, as one escaped HTML page."""
-    from html import escape
-
-    from textlens import explain
-    from textlens.store.files import atomic_write_text
-
-    explanations = explain([r["sentence"] for r in rows], model=loaded, method="ig")
-    sections = []
-    for row, exp in zip(rows, explanations, strict=True):
-        heading = escape(f"{row['country']} {row['year']} ({row['speech']})")
-        sections.append(f"<section><h3>{heading}</h3>{exp.to_html(fragment=True)}</section>")
-    page = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            "<title>textlens demo: UN General Debate sentences</title></head><body>"
-            "<h1>Why the sentiment model labelled these UN General Debate sentences</h1>"
-            "<p>Integrated gradients (adaptive, completeness error at most 1%) on the "
-            "probability of the predicted label; green words push towards it, red against.</p>"
-            + "".join(sections) + "</body></html>\n")
-    return atomic_write_text(out / "explanations.html", page)
-
-
-def _write(out: Path, rows: list[dict], model_dir: Path) -> list[Path]:
-    import json
-    from collections import Counter
-
-    from textlens.store.files import atomic_write_json, atomic_write_text
-
-    predictions = out / "predictions.jsonl"
-    atomic_write_text(predictions, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    summary = {"model": str(model_dir), "sentences": len(rows),
-               "labels": dict(Counter(r["label"] for r in rows))}
-    summary_path = atomic_write_json(out / "summary.json", summary)
-    return [predictions, summary_path]

@@ -8,10 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from textlens.cli.options import Device, TextCol
+from textlens.cli.options import Device, IdCol, ModelOpt, TextCol
 from textlens.errors import InputError
-
-Model = Annotated[Path, typer.Option("--model", help="Fine-tuned model directory.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -32,13 +30,15 @@ def methods_command() -> None:
 
 def explain_command(
     text: Annotated[str | None, typer.Argument(help="Text to explain (classification).")] = None,
-    model: Model = Path("."),
+    model: ModelOpt = None,
     method: Annotated[str, typer.Option(help="Attribution method (see `textlens methods`).")]
     = "ig",
     target: Annotated[str | None, typer.Option(
         help="Classification: predicted, a class name/index, top-K. QA: predicted or gold.")]
     = None,
-    score: Annotated[str | None, typer.Option(help="probability or logit.")] = None,
+    score: Annotated[str | None, typer.Option(
+        help="probability or logit (default: probability for classification, logit for QA).")]
+    = None,
     part: Annotated[str, typer.Option(help="QA: start, end or both.")] = "both",
     question: Annotated[str | None, typer.Option(help="QA question.")] = None,
     context: Annotated[str | None, typer.Option(help="QA context.")] = None,
@@ -52,14 +52,16 @@ def explain_command(
     truncate: Annotated[bool, typer.Option(
         help="Cut an over-long text (announced). QA: long contexts are windowed anyway.")]
     = False,
-    doc_stride: Annotated[int, typer.Option(
-        "--doc-stride", help="QA: tokens shared by the windows of a long context.")] = 128,
+    doc_stride: Annotated[int | None, typer.Option(
+        "--doc-stride", help="QA: tokens shared by the windows of a long context "
+        "(default: as the model was trained, else 128).")] = None,
     html: Annotated[Path | None, typer.Option(help="Write an HTML page.")] = None,
     png: Annotated[Path | None, typer.Option(help="Write a bar chart PNG.")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Write JSON (- = stdout).")]
     = None,
     input_file: Annotated[Path | None, typer.Option("--input", help="Table of texts.")] = None,
     text_col: TextCol = None,
+    id_col: IdCol = None,
     out: Annotated[Path | None, typer.Option(help="JSONL output for --input (resumable).")]
     = None,
     interactive: Annotated[bool, typer.Option(help="Explain what you type; quit exits.")]
@@ -67,9 +69,26 @@ def explain_command(
     device: Device = "auto",
 ) -> None:
     """Explain a prediction: which words drove it (with completeness evidence for IG)."""
+    from textlens.attribution.aggregate import AGGREGATIONS
+    from textlens.attribution.registry import get_method
+    from textlens.attribution.targets import QA_PARTS, SCORES, check_request
+    from textlens.choices import check_choice
+    from textlens.cli.options import check_device, check_output, model_source
     from textlens.models.loading import load_model
 
-    loaded = load_model(model, device=device)
+    # Everything the user typed is checked before the model loads (seconds) or any work.
+    source = model_source(model)
+    get_method(method, steps=steps, tolerance=tolerance)
+    check_choice("--aggregate", aggregate, AGGREGATIONS)
+    check_choice("--part", part, QA_PARTS)
+    if score is not None:
+        check_choice("--score", score, sorted({s for v in SCORES.values() for s in v}))
+    for path, option in ((html, "--html"), (png, "--png"), (json_out, "--json"), (out, "--out")):
+        check_output(path, option)
+    if input_file is not None and out is None:
+        raise InputError("--input needs --out OUT.jsonl.", "add --out explanations.jsonl.")
+    check_device(device)
+    loaded = load_model(source, device=device)
     options: dict[str, Any] = {"method": method, "score": score, "aggregation": aggregate,
                                "truncate": truncate, "steps": steps, "tolerance": tolerance}
     if loaded.task == "classification" and target is not None:
@@ -79,8 +98,14 @@ def explain_command(
     if loaded.task == "qa":
         options["parts"] = part
         options["doc_stride"] = doc_stride
+    elif question is not None or context is not None:
+        raise InputError(f"The model {loaded.source} is a classifier "
+                         f"({', '.join(loaded.label_names)}): --question and --context are for "
+                         "QA models.", 'explain a text: textlens explain "TEXT" --model DIR, or '
+                         "pass a QA model (e.g. one from `textlens train qa`).")
+    check_request(loaded.task, loaded.label_names, options.get("target"), score, part)
     if input_file is not None:
-        _batch(loaded, input_file, text_col, out, options)
+        _batch(loaded, input_file, text_col, id_col, out, options, html)
     elif interactive:
         _repl(loaded, options)
     else:
@@ -112,7 +137,9 @@ def _single(loaded, text, question, context, label, gold_answer, options):
     extra = _gold(loaded, label, context, gold_answer, options)
     if loaded.task == "qa":
         if question is None or context is None:
-            raise InputError("A QA model needs --question and --context.")
+            raise InputError(f"The model {loaded.source} is a QA model: it needs --question and "
+                             "--context" + (", not a text argument." if text else "."),
+                             'pass --question "..." --context "...", or a classification model.')
         return explain([(question, context)], model=loaded, progress=False, **options,
                        **extra)[0]
     if text is None:
@@ -183,38 +210,67 @@ def _repl(loaded, options: dict[str, Any]) -> None:
             console.print(f"[red]{exc.problem}[/] {exc.fix or ''}", highlight=False)
 
 
-def _batch(loaded, input_file: Path, text_col: str | None, out: Path | None,
-           options: dict[str, Any], chunk: int = 64) -> None:
+def _batch(loaded, input_file: Path, text_col: str | None, id_col: str | None, out: Path,
+           options: dict[str, Any], html: Path | None = None, chunk: int = 64) -> None:
+    """Explain a table of texts into JSONL (resumable). Rejected rows are reported, as `data
+    check` does, and written out with their reason; `--id-col` gives the ids, and the other
+    columns are carried to each line as `metadata`. `html`: one page of this run's texts,
+    a summary table at the top."""
     from textlens.attribution.api import explain
-    from textlens.data import load_dataset
+    from textlens.cli.rows import read_table, report_bad_rows
     from textlens.progress import track
-    from textlens.store.files import atomic_write_text
 
-    if out is None:
-        raise InputError("--input needs --out OUT.jsonl.")
     if loaded.task == "qa":
         raise InputError("--input explains classification texts.",
                          "explain QA pairs one at a time or through the Python API.")
-    data = load_dataset(str(input_file), text_col=text_col)
-    done: set[str] = set()
-    if out.exists():
-        good = []
-        for line in out.read_text(encoding="utf-8").splitlines():
-            try:
-                done.add(str(json.loads(line)["id"]))
-                good.append(line)
-            except (json.JSONDecodeError, KeyError):
-                continue  # a line cut short by an interrupted run: redone below
-        atomic_write_text(out, "".join(g + "\n" for g in good))
+    data = read_table(input_file, text_col, id_col)
+    done, rejected = _resume(out)
+    report_bad_rows(data)
+    out.parent.mkdir(parents=True, exist_ok=True)
     todo = [ex for ex in data if str(ex.id) not in done]
     typer.echo(f"{len(done)} already explained, {len(todo)} to go.", err=True)
     batches = [todo[i:i + chunk] for i in range(0, len(todo), chunk)]
-    out.parent.mkdir(parents=True, exist_ok=True)
+    page: list[tuple[str, Any]] = []
     with out.open("a", encoding="utf-8") as handle:
+        for row in data.bad_rows:
+            if row.where not in rejected:
+                handle.write(json.dumps({"id": None, "where": row.where, "rejected": row.reason},
+                                        ensure_ascii=False) + "\n")
         for batch in track(batches, "Explaining", total=len(batches)):
             results = explain([ex.text for ex in batch], model=loaded, progress=False,
                               **options)
             for ex, res in zip(batch, results, strict=True):
-                handle.write(json.dumps({"id": ex.id, **res.to_dict()}, ensure_ascii=False)
-                             + "\n")
+                line = {"id": ex.id, "metadata": dict(ex.metadata), **res.to_dict()}
+                handle.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+                if html is not None:
+                    page.append((str(ex.id), res))
             handle.flush()
+    if html is not None:
+        from textlens.report.attribution_html import render_collection
+        from textlens.store.files import atomic_write_text
+
+        atomic_write_text(html, render_collection(page, f"textlens: {input_file.name}"))
+
+
+def _resume(out: Path) -> tuple[set[str], set[str]]:
+    """Ids already explained and places of rejected rows already written; a line cut short by
+    an interrupted run is dropped, to be redone."""
+    from textlens.store.files import atomic_write_text
+
+    done: set[str] = set()
+    rejected: set[str] = set()
+    if not out.exists():
+        return done, rejected
+    good = []
+    for line in out.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+            if record.get("rejected"):
+                rejected.add(str(record["where"]))
+            else:
+                done.add(str(record["id"]))
+            good.append(line)
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+            continue
+    atomic_write_text(out, "".join(g + "\n" for g in good))
+    return done, rejected

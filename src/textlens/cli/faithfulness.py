@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from textlens.cli.options import DataDir, Device, Seed
+from textlens.cli.options import DataDir, Device, ModelOpt, Seed
 
 DEFAULT_METHODS = "ig,gradient-x-input,saliency,occlusion"
 
@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
 
 
 def faithfulness_command(
-    model: Annotated[Path, typer.Option("--model", help="Fine-tuned classifier directory.")],
+    model: ModelOpt = None,
     data: Annotated[str, typer.Option(help="Dataset name or table path.")] = "sst2",
     split: Annotated[str, typer.Option(help="Split.")] = "validation",
     n: Annotated[int, typer.Option("--n", help="Number of texts (seeded sample).")] = 200,
@@ -33,11 +33,19 @@ def faithfulness_command(
     from rich.table import Table
 
     from textlens.attribution.faithfulness import run_faithfulness
+    from textlens.attribution.registry import get_method
+    from textlens.cli.options import check_device, check_output, model_source
     from textlens.data import load_dataset
     from textlens.models.loading import load_model
     from textlens.store.files import atomic_write_json
 
-    loaded = load_model(model, task="classification", device=device)
+    source = model_source(model)
+    for method in methods.split(","):
+        if method.strip():
+            get_method(method.strip())
+    check_output(json_out, "--json")
+    check_device(device)
+    loaded = load_model(source, task="classification", device=device)
     dataset = load_dataset(data, split, data_dir=data_dir).sample(n, seed)
     texts = [ex.text for ex in dataset]
     result = run_faithfulness(loaded, texts, [m.strip() for m in methods.split(",") if m],

@@ -19,6 +19,9 @@ COMMAND_MODULES = (
     "textlens.cli.analyze",
     "textlens.cli.explain",
     "textlens.cli.faithfulness",
+    "textlens.cli.serve",
+    "textlens.cli.export_labels",
+    "textlens.cli.corpus",
 )
 
 app = typer.Typer(
@@ -39,11 +42,12 @@ def main() -> None:
         app()
     except TextlensError as exc:
         from rich.console import Console
+        from rich.markup import escape
 
-        console = Console(stderr=True)
-        console.print(f"[bold red]Error:[/] {exc.problem}", highlight=False)
+        console = Console(stderr=True)  # escape: "textlens[ray]" is text, not a Rich style tag
+        console.print(f"[bold red]Error:[/] {escape(exc.problem)}", highlight=False)
         if exc.fix:
-            console.print(f"[bold]Fix:[/] {exc.fix}", highlight=False)
+            console.print(f"[bold]Fix:[/] {escape(exc.fix)}", highlight=False)
         sys.exit(2)
 
 

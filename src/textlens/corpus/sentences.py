@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "st", "no", "vs", "etc", "e.g", "i.e", "jr",
                   "sr", "h.e", "art", "para", "vol", "fig", "op", "cf", "u.s", "u.n", "u.k"}
+_INITIAL = re.compile(r"[A-Z]")  # "Reverend J. Carl Rahming"
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
 
 
@@ -30,7 +31,8 @@ def split_sentences(text: str, min_chars: int = 3) -> list[Sentence]:
     for match in _BOUNDARY.finditer(text):
         end = match.end()
         word = re.search(r"([\w.]+)\.$", text[start:match.start() + 1])
-        if word and match.group(0).startswith(".") and word.group(1).lower() in _ABBREVIATIONS:
+        if word and match.group(0).startswith(".") and (
+                word.group(1).lower() in _ABBREVIATIONS or _INITIAL.fullmatch(word.group(1))):
             continue
         _append(sentences, text, start, end, min_chars)
         start = end

@@ -35,6 +35,7 @@ def load_dataset(
     data_dir: str | Path | None = None,
     text_col: str | None = None,
     label_col: str | None = None,
+    id_col: str | None = None,
 ) -> Dataset:
     """Load a dataset by registered name or path."""
     if name == "sst2":
@@ -51,7 +52,7 @@ def load_dataset(
     if path.suffix.lower() in SUFFIXES or path.name.endswith(".json.zip"):
         if path.name.endswith(".zip"):
             return load_squad(split, path=path)
-        return load_table(path, text_col or "text", label_col, split=split)
+        return load_table(path, text_col or "text", label_col, split=split, id_col=id_col)
     raise DataError(
         f"Unknown dataset '{name}': not a registered name and no such file or folder.",
         f"use one of {', '.join(DATASETS)}, or a path to a CSV/TSV/JSONL/Parquet table, "

@@ -32,6 +32,8 @@ def load_squad(split: str = "validation", data_dir: str | Path | None = None,
     source = Path(path) if path else _locate_dev(data_dir)
     payload = _read_json(source)
     examples, bad = parse_squad(payload, source.name)
+    if not examples and not bad:
+        raise DataError(f"'{source}' holds no questions.", "pass a SQuAD file with questions.")
     train_titles = title_split(sorted({e.title for e in examples}))
     kept = []
     for example in examples:
@@ -56,7 +58,10 @@ def parse_squad(payload: Any, where: str) -> tuple[list[QAExample], list[BadRow]
                         "pass a file shaped like the official SQuAD v1.1 JSON.")
     examples: list[QAExample] = []
     bad: list[BadRow] = []
-    for article in payload["data"]:
+    for number, article in enumerate(payload["data"]):
+        if not isinstance(article, dict):
+            bad.append(BadRow(f"{where}: data[{number}]", "an article that is not a JSON object"))
+            continue
         title = str(article.get("title", ""))
         for paragraph in article.get("paragraphs", []):
             context = paragraph.get("context", "")
@@ -101,11 +106,16 @@ def _read_json(source: Path) -> Any:
                 raw = bundle.read(member)
         else:
             raw = source.read_bytes()
-        return json.loads(raw.decode("utf-8"))
+        if not raw.strip():
+            raise DataError(f"'{source}' is empty.", "pass a SQuAD-format JSON file.")
+        return json.loads(raw.decode("utf-8-sig"))  # a BOM is fine
     except FileNotFoundError as exc:
         raise DataError(f"SQuAD file '{source}' does not exist.", "check the path.") from exc
     except UnicodeDecodeError as exc:
         raise DataError(f"'{source}' is not valid UTF-8.", "re-encode it as UTF-8.") from exc
+    except zipfile.BadZipFile as exc:
+        raise DataError(f"'{source}' is not a readable zip archive.",
+                        "download it again, or pass the unzipped JSON.") from exc
     except (json.JSONDecodeError, StopIteration) as exc:
         raise DataError(f"'{source}' holds no readable JSON.", "pass a SQuAD-format JSON file.") \
             from exc

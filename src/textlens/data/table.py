@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,34 +13,156 @@ from textlens.data.types import BadRow, Dataset, TextExample
 from textlens.errors import DataError
 
 SUFFIXES = {".csv", ".tsv", ".jsonl", ".json", ".parquet", ".pq"}
+# Rows per chunk when streaming a table: a 2 GB CSV is never held whole as a pandas frame, only
+# one chunk at a time (plus the examples kept).
+CHUNK_ROWS = 50_000
 
 
-def read_frame(path: Path) -> Any:
-    """Read a table with pandas; non-UTF-8 and unknown formats get errors that say what to do."""
+def table_columns(path: Path) -> list[str]:
+    """The column names of a table (its header), checked: an empty file, no header and
+    duplicated names are refused with a message (pandas would fail, or rename to `x.1`)."""
+    _check_exists(path)
+    suffix = path.suffix.lower()
+    if suffix in {".parquet", ".pq"}:
+        import pyarrow.parquet as pq
+
+        columns = list(pq.read_schema(path).names)
+    elif suffix in {".csv", ".tsv"}:
+        columns = _csv_header(path, suffix)
+    elif suffix == ".jsonl":
+        first = next(_jsonl_lines(path), None)
+        if first is None:
+            raise _empty(path)
+        columns = list(_json_object(first[1], path, first[0], duplicates_fatal=True))
+    elif suffix == ".json":
+        columns = [str(c) for c in _read_json(path).columns]
+    else:
+        raise _unknown_format(path)
+    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicated:
+        raise DataError(f"'{path}' has duplicated column names: {', '.join(duplicated)}.",
+                        "rename the columns so that each name occurs once.")
+    return columns
+
+
+def read_chunks(path: Path, chunk_rows: int = CHUNK_ROWS,
+                text_columns: Sequence[str] = ()) -> Iterator[Any]:
+    """The table as pandas frames of at most `chunk_rows` rows, read lazily. UTF-8 with or
+    without a BOM, LF or CRLF; blank lines are rows (with empty text, reported), not skipped;
+    `text_columns` stay strings (a text "007" is not the number 7)."""
     import pandas as pd
 
-    if not path.exists():
-        raise DataError(f"Table '{path}' does not exist.", "check the path, or the --data-dir.")
+    columns = table_columns(path)
     suffix = path.suffix.lower()
     try:
-        if suffix == ".csv":
-            return pd.read_csv(path, encoding="utf-8", keep_default_na=False, na_values=[""])
-        if suffix == ".tsv":
-            return pd.read_csv(path, sep="\t", encoding="utf-8", quoting=3, keep_default_na=False,
-                               na_values=[""])
-        if suffix in {".jsonl", ".json"}:
-            return pd.read_json(path, lines=suffix == ".jsonl", encoding="utf-8")
-        if suffix in {".parquet", ".pq"}:
-            return pd.read_parquet(path)
+        if suffix in {".csv", ".tsv"}:
+            options: dict[str, Any] = {"sep": "\t", "quoting": 3} if suffix == ".tsv" else {}
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                yield from pd.read_csv(handle, keep_default_na=False, na_values=[""],
+                                       skip_blank_lines=False, chunksize=chunk_rows,
+                                       dtype={c: str for c in text_columns}, **options)
+        elif suffix == ".jsonl":
+            batch: list[dict[str, Any]] = []
+            for line_number, line in _jsonl_lines(path):
+                batch.append(_json_object(line, path, line_number))
+                if len(batch) == chunk_rows:
+                    yield pd.DataFrame.from_records(batch, columns=columns)
+                    batch = []
+            if batch:
+                yield pd.DataFrame.from_records(batch, columns=columns)
+        elif suffix == ".json":
+            yield _read_json(path)
+        else:
+            import pyarrow.parquet as pq
+
+            for record_batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+                yield record_batch.to_pandas()
     except UnicodeDecodeError as exc:
-        raise DataError(
-            f"'{path}' is not valid UTF-8 (byte {exc.start}: {exc.reason}).",
-            "re-encode it, e.g. iconv -f latin1 -t utf-8 IN > OUT.",
-        ) from exc
-    raise DataError(
-        f"Unknown table format '{suffix}' for '{path}'.",
-        f"use one of {', '.join(sorted(SUFFIXES))}.",
-    )
+        raise _not_utf8(path, exc) from exc
+
+
+def _check_exists(path: Path) -> None:
+    if not path.exists():
+        raise DataError(f"Table '{path}' does not exist.", "check the path, or the --data-dir.")
+    if path.suffix.lower() not in SUFFIXES:
+        raise _unknown_format(path)
+    if path.stat().st_size == 0:
+        raise _empty(path)
+
+
+def _csv_header(path: Path, suffix: str) -> list[str]:
+    import csv
+
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            if suffix == ".tsv":
+                line = handle.readline().rstrip("\r\n")
+                header = line.split("\t") if line.strip() else []
+            else:
+                header = next(csv.reader(handle), [])
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from exc
+    if not any(h.strip() for h in header):
+        raise _empty(path)
+    return [h.strip() for h in header]
+
+
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
+    try:
+        with path.open(encoding="utf-8-sig") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    yield number, line
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from exc
+
+
+def _json_object(line: str, path: Path, number: int,
+                 duplicates_fatal: bool = False) -> dict[str, Any]:
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in items]
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        if repeated and duplicates_fatal:
+            raise DataError(f"'{path}' has duplicated column names: {', '.join(repeated)} "
+                            f"(line {number}).", "give each key of a line a distinct name.")
+        return dict(items)
+
+    try:
+        value = json.loads(line, object_pairs_hook=pairs)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"Line {number} of '{path}' is not valid JSON ({exc.msg}).",
+                        "write one JSON object per line (JSON Lines).") from exc
+    if not isinstance(value, dict):
+        raise DataError(f"Line {number} of '{path}' is not a JSON object.",
+                        "write one JSON object per line (JSON Lines).")
+    return value
+
+
+def _read_json(path: Path) -> Any:
+    import pandas as pd
+
+    try:
+        return pd.read_json(path, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from exc
+    except ValueError as exc:
+        raise DataError(f"'{path}' is not a JSON table ({exc}).",
+                        "use a list of objects, JSON Lines (.jsonl) or a SQuAD JSON.") from exc
+
+
+def _empty(path: Path) -> DataError:
+    return DataError(f"'{path}' is empty: no header row, no data.",
+                     "write a header row (e.g. text,label) and one row per example.")
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> DataError:
+    return DataError(f"'{path}' is not valid UTF-8 (byte {exc.start}: {exc.reason}).",
+                     "re-encode it, e.g. iconv -f latin1 -t utf-8 IN > OUT.")
+
+
+def _unknown_format(path: Path) -> DataError:
+    return DataError(f"Unknown table format '{path.suffix.lower()}' for '{path}'.",
+                     f"use one of {', '.join(sorted(SUFFIXES))}.")
 
 
 def _is_missing(value: Any) -> bool:
@@ -64,49 +188,78 @@ def load_table(
     split: str = "all",
     id_col: str | None = None,
     label_names: Sequence[str] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> Dataset[TextExample]:
-    """Load a table; string labels become indices into sorted `label_names`."""
+    """Load a table, streamed in chunks of `chunk_rows`; string labels become indices into
+    sorted `label_names`. A header with no rows is refused; rows without text are kept as
+    `BadRow`s with their reason."""
     path = Path(path)
-    frame = read_frame(path)
-    columns = [str(c) for c in frame.columns]
-    require_columns(columns, {"--text-col": text_col, "--label-col": label_col, "--id-col": id_col},
-                    path)
-    records = frame.to_dict("records")
-    names = _label_names(records, label_col, label_names)
+    kept: list[tuple[TextExample, Any, str]] = []
+    bad: list[BadRow] = []
+    for item in iter_table(path, text_col, label_col, id_col=id_col, split=split,
+                           chunk_rows=chunk_rows):
+        (bad.append(item) if isinstance(item, BadRow) else kept.append(item))
+    if not kept and not bad:
+        raise DataError(f"'{path}' has a header but no rows.", "add one row per example.")
+    raw_labels = [raw for _, raw, _ in kept if raw is not None]
+    names = _label_names(raw_labels, label_col, label_names)
     index = {label: i for i, label in enumerate(names)} if names else {}
     examples: list[TextExample] = []
-    bad: list[BadRow] = []
-    meta_cols = [c for c in columns if c not in {text_col, label_col, id_col}]
-    for row_number, record in enumerate(records, start=1):
-        where = f"{path.name}:{row_number}"
-        text = record[text_col]
-        if _is_missing(text) or not str(text).strip():
-            bad.append(BadRow(where, f"empty {text_col}"))
+    for example, raw, where in kept:
+        if label_col is None:
+            examples.append(example)
             continue
-        label: int | None = None
-        if label_col is not None:
-            raw = record[label_col]
-            if _is_missing(raw) or str(raw).strip() == "":
-                bad.append(BadRow(where, f"missing {label_col}"))
-                continue
-            label = _label_index(raw, index)
-            if label is None:
-                bad.append(BadRow(where, f"unknown label {raw!r}"))
-                continue
-        example_id = str(record[id_col]) if id_col else f"{split}-{row_number - 1}"
-        metadata = {c: record[c] for c in meta_cols if not _is_missing(record[c])}
-        examples.append(TextExample(example_id, str(text), label, metadata))
+        label = _label_index(raw, index)
+        if label is None:
+            bad.append(BadRow(where, f"unknown label {raw!r}"))
+            continue
+        examples.append(replace(example, label=label))
+    bad.sort(key=lambda b: _row_of(b.where))
     return Dataset(name or path.stem, split, tuple(examples), path,
                    tuple(names) if names else None, tuple(bad))
 
 
-def _label_names(records: list[dict], label_col: str | None,
+def iter_table(path: str | Path, text_col: str = "text", label_col: str | None = None, *,
+               id_col: str | None = None, split: str = "all", chunk_rows: int = CHUNK_ROWS,
+               ) -> Iterator[tuple[TextExample, Any, str] | BadRow]:
+    """Stream a table row by row: (example, raw label, where) for good rows, `BadRow` for the
+    others.
+    Memory stays at one chunk however large the file (the label is raw: `load_table` maps it)."""
+    path = Path(path)
+    columns = table_columns(path)
+    require_columns(columns, {"--text-col": text_col, "--label-col": label_col, "--id-col": id_col},
+                    path)
+    meta_cols = [c for c in columns if c not in {text_col, label_col, id_col}]
+    row_number = 0
+    for frame in read_chunks(path, chunk_rows, [c for c in (text_col, id_col) if c]):
+        for record in frame.to_dict("records"):
+            row_number += 1
+            where = f"{path.name}:{row_number}"
+            text = record[text_col]
+            if _is_missing(text) or not str(text).strip():
+                yield BadRow(where, f"empty {text_col}")
+                continue
+            raw = record[label_col] if label_col is not None else None
+            if label_col is not None and (_is_missing(raw) or str(raw).strip() == ""):
+                yield BadRow(where, f"missing {label_col}")
+                continue
+            example_id = str(record[id_col]) if id_col else f"{split}-{row_number - 1}"
+            metadata = {c: record[c] for c in meta_cols if not _is_missing(record[c])}
+            yield TextExample(example_id, str(text), None, metadata), raw, where
+
+
+def _row_of(where: str) -> int:
+    tail = where.rpartition(":")[2]
+    return int(tail) if tail.isdigit() else 0
+
+
+def _label_names(raw_labels: list[Any], label_col: str | None,
                  given: Sequence[str] | None) -> list[str] | None:
     if label_col is None:
         return None
     if given is not None:
         return list(given)
-    values = {r[label_col] for r in records if not _is_missing(r[label_col]) and r[label_col] != ""}
+    values = {r for r in raw_labels if not _is_missing(r) and r != ""}
     if all(_is_int_like(v) for v in values):
         top = max((int(v) for v in values), default=-1)
         return [str(i) for i in range(top + 1)]

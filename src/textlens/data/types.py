@@ -92,6 +92,15 @@ class Dataset(Generic[E]):
         picked = tuple(self.examples[i] for i in keep)
         return Dataset(self.name, self.split, picked, self.source, self.label_names, self.bad_rows)
 
+    def require_rows(self) -> Dataset[E]:
+        """This dataset, or a `DataError` when every row was rejected (saying why)."""
+        if not self.examples:
+            from textlens.errors import DataError
+
+            raise DataError(f"No usable rows: {self.bad_rows_summary()}.",
+                            f"fix the rejected rows (see `textlens data check {self.source}`).")
+        return self
+
     def bad_rows_summary(self) -> str:
         if not self.bad_rows:
             return f"{self.name}/{self.split}: {len(self.examples)} rows, none rejected"

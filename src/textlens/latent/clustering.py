@@ -10,11 +10,12 @@ work on L2-normalised vectors reduced by PCA to `pca_dims`, so Euclidean distanc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
-from textlens.latent.projection import _pca, normalise
+from textlens.errors import InputError
+from textlens.latent.projection import _pca, method_label, normalise
 
 
 @runtime_checkable
@@ -28,7 +29,16 @@ class ClustersFinder(Protocol):
 class Clustering:
     labels: np.ndarray
     fitted_on: int  # how many samples the clusterer was fitted on (the rest were assigned)
-    method: str
+    method: str  # for people: "Affinity Propagation", "k-means", "HDBSCAN" or the class name
+
+    @property
+    def clusters(self) -> int:
+        """How many clusters, noise (-1) not counted."""
+        return int(len(np.setdiff1d(np.unique(self.labels), [-1])))
+
+    @property
+    def noise(self) -> int:
+        return int((self.labels == -1).sum())
 
 
 def _prepare(vectors: np.ndarray, pca_dims: int, seed: int) -> np.ndarray:
@@ -59,6 +69,7 @@ class AffinityPropagationFinder:
     Lower factors give more clusters.
     """
 
+    label: ClassVar[str] = "Affinity Propagation"
     max_fit: int = 3000
     damping: float = 0.9
     preference_factor: float = 3.0
@@ -84,6 +95,7 @@ class AffinityPropagationFinder:
 
 @dataclass(frozen=True)
 class KMeansFinder:
+    label: ClassVar[str] = "k-means"
     k: int = 20
     max_fit: int = 50_000
     pca_dims: int = 50
@@ -103,6 +115,7 @@ class KMeansFinder:
 class HDBSCANFinder:
     """Density clusters with noise (-1); on 10 PCA dims, where HDBSCAN's tree search is fast."""
 
+    label: ClassVar[str] = "HDBSCAN"
     min_cluster_size: int = 15
     max_fit: int = 20_000
     pca_dims: int = 10
@@ -129,8 +142,10 @@ FINDERS = {"affinity": AffinityPropagationFinder, "kmeans": KMeansFinder,
 
 
 def make_finder(name: str, seed: int = 0) -> ClustersFinder:
+    """The finder named `name` (affinity, kmeans, hdbscan); an unknown name is refused with the
+    list."""
     if name not in FINDERS:
-        raise ValueError(f"unknown clustering '{name}'; use one of {', '.join(FINDERS)}")
+        raise InputError(f"Unknown clustering {name!r}.", f"use one of: {', '.join(FINDERS)}.")
     return FINDERS[name](seed=seed)
 
 
@@ -138,4 +153,4 @@ def cluster(finder: ClustersFinder, vectors: np.ndarray) -> Clustering:
     """Run a finder and record how many samples it was fitted on (for the report)."""
     labels = np.asarray(finder.find(vectors), dtype=np.int64)
     limit = getattr(finder, "max_fit", len(vectors))
-    return Clustering(labels, min(len(vectors), limit), type(finder).__name__)
+    return Clustering(labels, min(len(vectors), int(limit)), method_label(finder))

@@ -21,7 +21,7 @@ import numpy as np
 from textlens.data.types import QAExample
 from textlens.models.loading import LoadedModel
 from textlens.models.predict import inference_batching, length_batches
-from textlens.models.qa import char_span_to_tokens, encode_qa
+from textlens.models.qa import char_span_to_tokens, encode_qa, qa_windowing
 from textlens.progress import track
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def embed_texts(loaded: LoadedModel, texts: Sequence[str],
 
 def embed_qa(loaded: LoadedModel, examples: Sequence[QAExample],
              predicted_spans: Sequence[tuple[int, int]] | None = None,
-             options: EmbeddingOptions = EmbeddingOptions(), stride: int = 128,
+             options: EmbeddingOptions = EmbeddingOptions(), stride: int | None = None,
              progress: bool = True) -> np.ndarray:
     """(n, hidden) embeddings of question+context windows; `span` pooling needs the predicted
     (start_char, end_char) spans."""
@@ -108,7 +108,8 @@ def embed_qa(loaded: LoadedModel, examples: Sequence[QAExample],
     if pooling == "span" and predicted_spans is None:
         raise ValueError("span pooling needs the QA predictions")
     max_length = min(options.max_length, loaded.max_length)
-    feats = encode_qa(loaded.tokenizer, examples, max_length, stride)
+    feats = encode_qa(loaded.tokenizer, examples, max_length,
+                      qa_windowing(loaded, max_length, stride).stride)
     chosen: list[int | None] = [None] * len(examples)
     spans: list[tuple[int, int] | None] = [None] * len(examples)
     for i, ex in enumerate(feats.example_index):

@@ -1,16 +1,21 @@
-"""Likely label errors. Classification: confident learning; QA: a confident span far from gold.
+"""Likely label errors, ranked, each with a kind and a plain-words reason.
 
-Classification works on out-of-sample probabilities (the model must not have trained on the
-row). Each sample gets its self-confidence p[y] and margin p[y] - max_{j!=y} p[j]; the score is
-(1 - margin) / 2 in [0, 1], ranked highest first. A sample is *flagged* as in confident learning
-(Northcutt et al., 2021) when some other class j reaches that class's threshold t_j (the mean
-p[j] over samples labelled j). When cleanlab is installed its `find_label_issues` runs on the
-same probabilities and its ranking is kept beside ours.
+Classification (`classification_issues`) works on out-of-sample probabilities (the model must
+not have trained on the row). The score is 0.5 x P(label wrong) + 0.5 x [a near-duplicate text
+carries another label]. P(label wrong) is confident learning's posterior (label_signals): the
+model's probabilities, blended with a 5-fold logistic head on the embeddings when they are
+given, weighed by the estimated noise transition between classes. A sample is *flagged* as in
+confident learning (another class j reaches its threshold t_j, the mean p[j] over samples
+labelled j) or when it has a conflicting near-duplicate. Kinds: `wrong class`, `ambiguous`
+(a conflicting near-duplicate the model cannot settle, or |margin| <= 0.2), `none`. When
+cleanlab is installed its `find_label_issues` runs on the same probabilities and its ranking is
+kept beside ours.
 
-QA: the model confidently answers with a span that overlaps no gold answer, and the gold sits
-in a sentence that shares few of the question's content words while the predicted sentence
-shares many (the seeds' Tesla and Zond 5 cases). Score = p(top span) x max(0, rel(predicted
-sentence) - rel(gold sentence)), rel = fraction of question content words in the sentence.
+QA (`qa_label_issues`, signals in label_qa): a logistic combination of the loss at the gold,
+n-best agreement with the gold (same text anywhere, overlapping, exact), how related the gold's
+sentence is to the question, and whether the gold is the model's answer to another question on
+the same context. Kinds: `wrong span`, `wrong boundary`, `ambiguous`, `none`.
+`qa_issue_score`/`qa_issues` are the earlier relatedness-only score, kept for callers.
 """
 
 from __future__ import annotations
@@ -18,8 +23,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from textlens.latent import label_signals as signals
+from textlens.latent.label_qa import QASample
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ISSUE_KINDS = ("wrong class", "wrong span", "wrong boundary", "ambiguous", "none")
 
 
 @dataclass(frozen=True)
@@ -29,6 +43,7 @@ class LabelIssue:
     rank: int  # 1 = most suspicious
     reason: str
     flagged: bool
+    kind: str = "wrong class"  # one of ISSUE_KINDS
 
 
 def crossval_probabilities(embeddings: np.ndarray, labels: Sequence[int], folds: int = 5,
@@ -48,27 +63,65 @@ def crossval_probabilities(embeddings: np.ndarray, labels: Sequence[int], folds:
 
 
 def classification_issues(ids: Sequence[str], labels: Sequence[int], probabilities: np.ndarray,
-                          label_names: Sequence[str]) -> list[LabelIssue]:
-    """Every sample, ranked by (1 - margin) / 2; `flagged` marks confident-learning issues."""
+                          label_names: Sequence[str], *, embeddings: np.ndarray | None = None,
+                          texts: Sequence[str] | None = None,
+                          neighbours: np.ndarray | None = None, seed: int = 0
+                          ) -> list[LabelIssue]:
+    """Every sample, ranked by the estimated chance that its label is wrong (1 = most suspect).
+
+    `probabilities` must be out-of-sample. With `embeddings`, a 5-fold logistic head on them is
+    blended in (geometric mean); with `texts`, conflicting near-duplicates rank above all else;
+    `neighbours` (k-NN indices) only add their label agreement to the reason.
+    """
     p = np.asarray(probabilities, dtype=np.float64)
     y = np.asarray(labels, dtype=np.int64)
     rows = np.arange(len(y))
-    given = p[rows, y]
-    others = p.copy()
+    head = crossval_probabilities(embeddings, y, seed=seed) if embeddings is not None else None
+    q = signals.blend(p, head) if head is not None else p
+    # The noise transition comes from the model alone: the head is fitted to the given labels
+    # and so underestimates how often they are wrong (tuning seeds 100-104, one-directional
+    # flips: precision@K 0.667 vs 0.664).
+    transition = signals.noise_transition(y, p)
+    wrong = signals.wrong_label_posterior(y, q, transition)
+    others = q.copy()
     others[rows, y] = -np.inf
     rival = others.argmax(axis=1)
-    margin = given - others[rows, rival]
-    thresholds = np.array([p[y == j, j].mean() if (y == j).any() else 1.0
-                           for j in range(p.shape[1])])
-    above = (others >= thresholds[None, :])
-    flagged = above.any(axis=1)
-    score = (1.0 - margin) / 2.0
+    margin = q[rows, y] - q[rows, rival]
+    thresholds = np.array([q[y == j, j].mean() if (y == j).any() else 1.0
+                           for j in range(q.shape[1])])
+    flagged = (others >= thresholds[None, :]).any(axis=1)
+    twins: dict[int, tuple[int, float]] = {}
+    for i, j, sim in signals.near_duplicate_pairs(texts) if texts is not None else []:
+        if y[i] != y[j]:
+            for a, b in ((i, j), (j, i)):
+                if a not in twins or sim > twins[a][1]:
+                    twins[a] = (b, sim)
+    conflict = np.zeros(len(y))
+    conflict[list(twins)] = 1.0
+    agree = (signals.neighbour_label_agreement(neighbours, y) if neighbours is not None
+             else None)
+    score = 0.5 * wrong + 0.5 * conflict
     order = np.argsort(-score, kind="stable")
     issues = []
     for rank, i in enumerate(order, start=1):
-        reason = (f"labelled {label_names[y[i]]} (p={given[i]:.2f}); "
-                  f"model says {label_names[rival[i]]} (p={p[i, rival[i]]:.2f})")
-        issues.append(LabelIssue(str(ids[i]), float(score[i]), rank, reason, bool(flagged[i])))
+        given, other = label_names[y[i]], label_names[rival[i]]
+        parts = [f"labelled {given} (p={q[i, y[i]]:.2f}); model says {other} "
+                 f"(p={q[i, rival[i]]:.2f}); P(label wrong)={wrong[i]:.2f}"]
+        if head is not None:
+            parts.append(f"model p={p[i, y[i]]:.2f}, embedding head p={head[i, y[i]]:.2f}")
+        if transition[y[i], rival[i]] > 0:
+            parts.append(f"est. {transition[y[i], rival[i]]:.0%} of true {other} carry the "
+                         f"label {given}")
+        if agree is not None:
+            parts.append(f"{agree[i]:.0%} of latent neighbours share the label")
+        if i in twins:
+            j, sim = twins[i]
+            parts.append(f"near-duplicate of {ids[j]} (similarity {sim:.2f}) labelled "
+                         f"{label_names[y[j]]}")
+        kind = ("wrong class" if margin[i] < -0.2 or (margin[i] < 0 and i not in twins)
+                else "ambiguous" if i in twins or abs(margin[i]) <= 0.2 else "none")
+        issues.append(LabelIssue(str(ids[i]), float(score[i]), rank, "; ".join(parts),
+                                 bool(flagged[i] or i in twins), kind))
     return issues
 
 
@@ -174,3 +227,56 @@ def qa_issues(ids: Sequence[str], scores: Sequence[QAIssueScore]) -> list[LabelI
                     key=lambda i: -scores[i].score)
     return [LabelIssue(str(ids[i]), scores[i].score, r, scores[i].reason, True)
             for r, i in enumerate(ranked, start=1)]
+
+
+def qa_label_issues(samples: Sequence[QASample]) -> list[LabelIssue]:
+    """Every question ranked by P(gold span is wrong) from the combined QA signals (label_qa).
+
+    Uses the model's n best spans and the loss at the gold, so it adds no model pass. `flagged`
+    (and a kind other than `none`) when that probability is at least 0.5 and the n best do not
+    put half their mass on the gold's text.
+    """
+    from textlens.latent import label_qa
+
+    claimed = label_qa.claimed_scores(samples)
+    sig = [label_qa.signals(s, *c) for s, c in zip(samples, claimed, strict=True)]
+    if not sig:
+        return []
+    score = label_qa.combine(np.stack([s.features() for s in sig])) * np.array(
+        [1.0 - label_qa.other_mention_mass(s) for s in sig])
+    order = np.argsort(-score, kind="stable")
+    issues = []
+    for rank, i in enumerate(order, start=1):
+        # below 0.5 a kind would over-read a weak suspicion (SQuAD, step-150 model: half the
+        # clean questions have an n-best that disagrees with the gold's boundaries)
+        kind = label_qa.kind_of(sig[i]) if score[i] >= 0.5 else "none"
+        issues.append(LabelIssue(samples[i].id, float(score[i]), rank,
+                                 label_qa.reason_of(sig[i], kind), kind != "none", kind))
+    return issues
+
+
+def qa_samples(frame: pd.DataFrame) -> list[QASample]:
+    """The detector's view of a `samples` frame: first gold answer, n best (the `nbest` JSON
+    column; without it only the predicted span), loss. Questions without an answer have no
+    label to audit and are left out."""
+    import json
+
+    out = []
+    has_nbest = "nbest" in frame
+    if not has_nbest:
+        import warnings
+
+        warnings.warn("The samples have no `nbest` column (predictions cached by an older "
+                      "textlens): QA label issues fall back to the predicted span alone. Delete "
+                      "the run's .cache/predictions-* files to recompute them.", stacklevel=2)
+    for r in frame.itertuples():
+        starts, answers = json.loads(r.answer_starts), json.loads(r.answers)
+        if not answers:
+            continue
+        nbest = (tuple((int(a), int(b), float(s)) for a, b, s in json.loads(r.nbest))
+                 if has_nbest and isinstance(r.nbest, str)
+                 else ((int(r.pred_start), int(r.pred_end), 0.0),))
+        loss = float(r.loss) if r.loss == r.loss else None
+        out.append(QASample(str(r.id), r.question, r.context, int(starts[0]),
+                            int(starts[0]) + len(answers[0]), nbest, loss))
+    return out

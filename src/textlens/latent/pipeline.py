@@ -1,164 +1,145 @@
 """`analyze`: the whole latent analysis of one model on one dataset, written to a run directory.
 
-Composition in the manner of Phoenix's pointcloud: embeddings -> DimensionalityReducer ->
-ClustersFinder -> summaries, plus neighbours, slices, label issues and shift. Costly steps go
-through the run cache (keyed by model files, data and options), so reruns and resumed runs
-recompute nothing they already have; the database and report are written atomically at the end.
+Named steps, each returning a typed value: predictions -> embeddings -> point cloud (map +
+clusters, a `PointCloud` of the options' reducer and finder, as in Phoenix) -> cluster summaries
+-> neighbours -> slices -> label issues -> shift -> explanations of the top issues. Costly steps
+go through the run cache; the database and the report are written atomically at the end. The
+report is given values only: it runs no model.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, fields, replace
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from textlens.data.types import Dataset
+from textlens.errors import InputError, TextlensError
 from textlens.latent import label_issues as li
 from textlens.latent import tables
-from textlens.latent.clustering import cluster, make_finder
-from textlens.latent.embeddings import EmbeddingOptions, embed_qa, embed_texts
 from textlens.latent.neighbours import NeighbourIndex
-from textlens.latent.projection import make_reducer
-from textlens.latent.shift import mean_purity, mixing_across_groups, purity_by_group, split_shift
-from textlens.latent.slices import high_loss_slices, near_misses
-from textlens.latent.summaries import class_tfidf_terms, mix
-from textlens.models.loading import LoadedModel
-from textlens.store.files import atomic_path
-from textlens.store.run_db import (
-    RunCache,
-    digest,
-    fingerprint_data,
-    fingerprint_model,
-    write_run_db,
+from textlens.latent.options import AnalysisOptions
+from textlens.latent.pointcloud import Cloud, PointCloud
+from textlens.latent.projection import settings
+from textlens.latent.results import (
+    AnalysisResult,
+    CacheUse,
+    CleanlabAgreement,
+    ClusteringInfo,
+    IssueExplanations,
+    IssueSummary,
+    ProjectionInfo,
+    Purity,
+    RunInfo,
+    ShiftInfo,
+    Timings,
 )
+from textlens.latent.shift import mean_purity, mixing_across_groups, purity_by_group, split_shift
+from textlens.latent.slices import Slice, high_loss_slices, near_misses
+from textlens.latent.steps import ChunkKeys, embed_step, predict_step
+from textlens.latent.summaries import class_tfidf_terms, mix
+from textlens.models.loading import LoadedModel, ensure_loaded
+from textlens.store.files import atomic_path
+from textlens.store.run_db import RunCache, digest, fingerprint_model, write_run_db
 
 SLICE_COLUMNS = ("cluster", "split", "title", "label_name", "question_type", "answer_type")
+ISSUE_COLUMNS = ["id", "score", "rank", "reason", "flagged", "kind"]
 
 
-@dataclass(frozen=True)
-class AnalysisOptions:
-    embedding: EmbeddingOptions = field(default_factory=EmbeddingOptions)
-    projection: str = "umap"
-    clustering: str = "affinity"
-    neighbours_k: int = 10
-    issue_probabilities: Literal["auto", "model", "crossval"] = "auto"
-    slice_min_size: int = 10
-    chunk_size: int = 512
-    seed: int = 0
-    report: bool = True
-    report_issues: int = 10  # label issues shown with an attribution heatmap
+def analyze(model: str | Path | LoadedModel, dataset: Dataset, out: str | Path,
+            options: AnalysisOptions | None = None, device: str = "auto") -> AnalysisResult:
+    """Run every step; write RUN/textlens.duckdb, RUN/embeddings.npy and RUN/report.html.
 
-
-@dataclass(frozen=True)
-class AnalysisResult:
-    run_dir: Path
-    samples: pd.DataFrame
-    clusters: pd.DataFrame
-    label_issues: pd.DataFrame
-    slices: pd.DataFrame
-    info: dict
-    embeddings: np.ndarray
-    report: Path | None
-
-
-def analyze(loaded: LoadedModel, dataset: Dataset, out: str | Path,
-            options: AnalysisOptions = AnalysisOptions()) -> AnalysisResult:
-    """Run every step, write RUN/textlens.duckdb, RUN/embeddings.npy and RUN/report.html."""
-    run, cache, timings = Path(out), RunCache(out), {}
-    frame = tables.base_frame(dataset)
-    qa = dataset.task == "qa"
-    text_cols = ["question", "context"] if qa else ["text"]
-    gold_cols = ["answers", "answer_starts"] if qa else ["label"]
-    model_fp = fingerprint_model(loaded.source, loaded.model)
-    n, size = len(frame), options.chunk_size
-
-    def key(part: slice, *extra: object) -> str:
-        """Cache key of a chunk: model, ids and texts, gold labels for predictions (the loss)."""
-        cols = ["id", *text_cols, *(gold_cols if "pred" in extra else [])]
-        rows = zip(*(frame[c].iloc[part].astype(str) for c in cols), strict=True)
-        return digest(model_fp, fingerprint_data(rows), *extra)
-
-    t = time.perf_counter()
-    preds = pd.concat(tables.chunked(n, size, lambda part, i: cache.frame(
-        "predictions", key(part, "pred"), lambda: tables.predict_chunk(loaded, dataset, part)),
-        "Predicting"),
-        ignore_index=True)
-    frame = tables.add_predictions(frame, preds, dataset.label_names)
-    timings["predict_s"] = time.perf_counter() - t
-
-    t, emb = time.perf_counter(), asdict(options.embedding)
-
-    def embed(part: slice) -> np.ndarray:
-        if qa:
-            spans = list(zip(frame["pred_start"].iloc[part], frame["pred_end"].iloc[part],
-                             strict=True))
-            return embed_qa(loaded, list(dataset.examples[part]), spans, options.embedding,
-                            progress=False)
-        return embed_texts(loaded, list(frame["text"].iloc[part]), options.embedding,
-                           progress=False)
-
-    vectors = np.concatenate(tables.chunked(n, size, lambda part, i: cache.array(
-        "embeddings", key(part, "emb", emb), lambda: embed(part)), "Embedding"))
-    timings["embed_s"] = time.perf_counter() - t
-    all_key = digest(model_fp, [key(p, "emb", emb) for p in tables.chunks(n, size)])
-
-    t = time.perf_counter()
-    xy = cache.array("map", digest(all_key, options.projection, options.seed),
-                     lambda: make_reducer(options.projection, options.seed).project(vectors))
-    frame["x"], frame["y"] = xy[:, 0], xy[:, 1]
-    timings["project_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    clustering = cluster(make_finder(options.clustering, options.seed), vectors)
-    frame["cluster"] = clustering.labels
-    timings["cluster_s"] = time.perf_counter() - t
-
-    index = NeighbourIndex.build(vectors, seed=options.seed)
+    `model` is a model directory, a hub id (with a network) or a `LoadedModel`; `options`
+    default to UMAP + Affinity Propagation (`AnalysisOptions()`)."""
+    options = options if options is not None else AnalysisOptions()
+    run = check_out_dir(out)
+    loaded = ensure_loaded(model, task=dataset.task, device=device)
+    options.check_for(loaded, dataset)
+    qa, cache = dataset.task == "qa", RunCache(run)
+    names = label_names(dataset, loaded)
+    keys = ChunkKeys.of(fingerprint_model(loaded.source, loaded.model),
+                        tables.base_frame(dataset, names), qa)
+    predictions = predict_step(loaded, dataset, keys, cache, names, options.chunk_size)
+    embeddings = embed_step(loaded, dataset, predictions, keys, cache, options)
+    cloud = PointCloud(options.reducer, options.finder).generate(
+        embeddings.vectors, lambda compute: cache.array(
+            "map", digest(embeddings.key, repr(options.reducer)), compute))
+    frame = predictions.frame.assign(x=cloud.xy[:, 0], y=cloud.xy[:, 1],
+                                     cluster=cloud.clustering.labels)
+    clusters = summarise_clusters(frame, qa)
+    index = NeighbourIndex.build(embeddings.vectors, seed=options.seed)
     knn = index.knn_all(options.neighbours_k)
-    issues, info_issues = _label_issues(frame, vectors, dataset, options)
-    clusters = _clusters(frame, qa)
-    slices = pd.DataFrame([asdict(s) for s in high_loss_slices(
-        frame, [c for c in SLICE_COLUMNS if c in frame], options.slice_min_size)])
-    info = {"task": dataset.task, "dataset": dataset.name, "split": dataset.split, "n": n,
-            "model": loaded.source, "model_fingerprint": model_fp, "options": asdict(options),
-            "clustering": {"method": clustering.method, "fitted_on": clustering.fitted_on,
-                           "clusters": int(len(np.unique(clustering.labels)))},
-            "neighbour_index": "exact" if index.exact else "hnswlib",
-            "cache_hits": cache.hits, "cache_misses": cache.misses,
-            "timings_s": {k: round(v, 2) for k, v in timings.items()}, **info_issues}
-    if frame["split"].nunique() > 1:
-        info["shift"] = asdict(split_shift(vectors, knn, frame["split"], options.seed))
-    group = "title" if qa else "label_name"
-    purity = pd.DataFrame(purity_by_group(knn, frame[group], frame["split"]))
-    info[f"{group}_purity"] = mean_purity(knn, frame[group])
-    if qa and "shift" in info:
-        info["shift"]["mixing_across_titles"] = mixing_across_groups(knn, frame["split"],
-                                                                     frame["title"])
-    if qa:
-        golds = [json.loads(a) for a in frame["answers"]]
-        info["near_misses"] = near_misses(list(frame["id"]), list(frame["prediction"]), golds)
-    frame["neighbours"] = [json.dumps(frame["id"].to_numpy()[row].tolist()) for row in knn]
+    slices = slice_table(frame, options.slice_min_size)
+    issues, issue_summary = label_issues_step(frame, embeddings.vectors, qa, names, options)
+    shift, purity, purity_table = shift_step(frame, embeddings.vectors, knn, qa, options.seed)
+    frame = frame.assign(neighbours=[json.dumps(frame["id"].to_numpy()[row].tolist())
+                                     for row in knn])
+    start = time.perf_counter()
+    explanations = explain_issues(loaded, frame, issues, options.report_issues if options.report
+                                  else 0)
+    info = RunInfo(
+        task=dataset.task, dataset=dataset.name, split=dataset.split, n=len(frame),
+        model=loaded.source, model_fingerprint=keys.model_fingerprint,
+        label_names=tuple(names or ()),
+        projection=ProjectionInfo(cloud.projection, settings(options.reducer)),
+        clustering=clustering_info(cloud, options), neighbour_index="exact" if index.exact
+        else "hnswlib", neighbours_k=int(knn.shape[1]), issues=issue_summary, shift=shift,
+        purity=purity, near_misses=tuple(near_miss_ids(frame) if qa else ()),
+        cache=CacheUse(tuple(cache.hits), tuple(cache.misses)),
+        timings=Timings(predictions.seconds, embeddings.seconds, cloud.project_s,
+                        cloud.cluster_s, time.perf_counter() - start),
+        seed=options.seed)
+    out_tables = {"samples": frame, "clusters": clusters, "label_issues": issues,
+                  "slices": slices, f"{purity.group}_purity": purity_table}
     with atomic_path(run / "embeddings.npy") as tmp, tmp.open("wb") as handle:
-        np.save(handle, vectors)
+        np.save(handle, embeddings.vectors)
     if not index.exact:
         with atomic_path(run / "neighbours.hnsw") as tmp:
             index.save(tmp)
-    out_tables = {"samples": frame, "clusters": clusters, "label_issues": issues,
-                  "slices": slices, f"{group}_purity": purity}
-    write_run_db(run, out_tables, info)
-    report = None
-    if options.report:
-        from textlens.report.latent_html import write_report
+    write_run_db(run, out_tables, info.to_record())
+    result = AnalysisResult(run, frame, clusters, issues, slices, purity_table, info,
+                            embeddings.vectors, explanations, None)
+    if not options.report:
+        return result
+    from textlens.report.latent_html import write_report
 
-        report = write_report(run, frame, out_tables, info, loaded, options.report_issues)
-    return AnalysisResult(run, frame, clusters, issues, slices, info, vectors, report)
+    return replace(result, report=write_report(run, result, options.report_issues))
 
 
-def _clusters(frame: pd.DataFrame, qa: bool) -> pd.DataFrame:
+def check_out_dir(out: str | Path) -> Path:
+    """The run directory, refused before any work when it is a file or under one."""
+    run = Path(out)
+    for path in (run, *run.parents):
+        if path.exists() and not path.is_dir():
+            raise InputError(f"The run directory '{run}' cannot be made: '{path}' is a file.",
+                             "pass --out naming a new or existing folder.")
+        if path.exists():
+            break
+    return run
+
+
+def label_names(dataset: Dataset, loaded: LoadedModel) -> tuple[str, ...] | None:
+    """The data's label names; else the model's when they are real names and fit the labels."""
+    if dataset.task == "qa":
+        return None
+    if dataset.label_names:
+        return tuple(dataset.label_names)
+    model = tuple(loaded.label_names)
+    generic = all(n == f"LABEL_{i}" for i, n in enumerate(model))
+    return None if not model or generic else model
+
+
+def clustering_info(cloud: Cloud, options: AnalysisOptions) -> ClusteringInfo:
+    c = cloud.clustering
+    return ClusteringInfo(c.method, settings(options.finder), c.fitted_on, c.clusters, c.noise)
+
+
+def summarise_clusters(frame: pd.DataFrame, qa: bool) -> pd.DataFrame:
     """One row per cluster: size, mean loss, accuracy (QA: EM and F1), terms and mixes."""
     labels = frame["cluster"].to_numpy()
     docs = (frame["question"] + " " + frame["label"].fillna("")) if qa else frame["text"]
@@ -174,39 +155,91 @@ def _clusters(frame: pd.DataFrame, qa: bool) -> pd.DataFrame:
             row["question_types"] = mix(list(part["question_type"]))
             row["answer_types"] = mix(list(part["answer_type"]))
             row["titles"] = mix(list(part["title"]), top=3)
-        else:
+        elif "label_name" in part:
             row["labels"] = mix(list(part["label_name"]))
+        else:
+            row["labels"] = mix([str(v) for v in part["label"]])
         rows.append(row)
     return pd.DataFrame(rows).sort_values("mean_loss", ascending=False, ignore_index=True)
 
 
-def _label_issues(frame: pd.DataFrame, vectors: np.ndarray, dataset: Dataset,
-                  options: AnalysisOptions) -> tuple[pd.DataFrame, dict]:
+def slice_table(frame: pd.DataFrame, min_size: int) -> pd.DataFrame:
+    """Slices ranked by mean loss (an empty table keeps its columns: few samples, no slices)."""
+    columns = [c for c in SLICE_COLUMNS if c in frame]
+    return pd.DataFrame([asdict(s) for s in high_loss_slices(frame, columns, min_size)],
+                        columns=[f.name for f in fields(Slice)])
+
+
+def label_issues_step(frame: pd.DataFrame, vectors: np.ndarray, qa: bool,
+                      names: tuple[str, ...] | None, options: AnalysisOptions
+                      ) -> tuple[pd.DataFrame, IssueSummary]:
+    """Likely label errors (the `label_issues` module's detectors) and a summary for the page."""
     ids = list(frame["id"])
-    if dataset.task == "qa":
-        scores = [li.qa_issue_score(r.question, r.context,
-                                    [(s, s + len(a)) for s, a in zip(json.loads(r.answer_starts),
-                                                                     json.loads(r.answers),
-                                                                     strict=True)],
-                                    int(r.pred_start), int(r.pred_end), float(r.confidence))
-                  for r in frame.itertuples()]
-        issues = li.qa_issues(ids, scores)
-        return pd.DataFrame([asdict(i) for i in issues], columns=["id", "score", "rank", "reason",
-                                                                  "flagged"]), {}
+    if qa:
+        issues = pd.DataFrame([asdict(i) for i in li.qa_label_issues(li.qa_samples(frame))],
+                              columns=ISSUE_COLUMNS)
+        return issues, IssueSummary("model", 0, int(issues["flagged"].sum()), None)
     probs, source = tables.probabilities(frame), options.issue_probabilities
     train = (frame["split"] == "train").to_numpy()
-    if source == "crossval" or (source == "auto" and train.any()):
+    crossval = source == "crossval" or (source == "auto" and bool(train.any()))
+    if crossval:
         cv = li.crossval_probabilities(vectors, frame["label"], seed=options.seed)
         probs = cv if source == "crossval" else np.where(train[:, None], cv, probs)
-    labels, names = frame["label"].to_numpy(), dataset.label_names or ()
+    labels = frame["label"].to_numpy()
     names = names or tuple(str(i) for i in range(probs.shape[1]))
-    issue_list = li.classification_issues(ids, labels, probs, names)
+    issue_list = li.classification_issues(ids, labels, probs, names, embeddings=vectors,
+                                          texts=list(frame["text"]), seed=options.seed)
     issues = pd.DataFrame([asdict(i) for i in issue_list])
-    info: dict = {"issue_probabilities": source, "train_rows_crossval": int(train.sum())
-                  if source != "model" else 0}
+    agreement = None
     ranked = li.cleanlab_ranking(labels, probs)
     if ranked is not None:
         rank = {ids[p]: r for r, p in enumerate(ranked, start=1)}
         issues["cleanlab_rank"] = [rank.get(i) for i in issues["id"]]
-        info["cleanlab_agreement"] = li.agreement(issue_list, ranked, ids)
-    return issues, info
+        agreement = CleanlabAgreement.from_mapping(li.agreement(issue_list, ranked, ids))
+    rows = len(frame) if source == "crossval" else int(train.sum()) if crossval else 0
+    return issues, IssueSummary(source, rows, int(issues["flagged"].sum()), agreement)
+
+
+def shift_step(frame: pd.DataFrame, vectors: np.ndarray, knn: np.ndarray, qa: bool,
+               seed: int) -> tuple[ShiftInfo | None, Purity, pd.DataFrame]:
+    """Split separation (with several splits) and the neighbours' title/label purity."""
+    group = "title" if qa else ("label_name" if "label_name" in frame else "label")
+    groups = frame[group].astype(str)
+    purity = Purity(group, **mean_purity(knn, groups))
+    table = pd.DataFrame(purity_by_group(knn, groups, frame["split"]))
+    if frame["split"].nunique() < 2:
+        return None, purity, table
+    shift = split_shift(vectors, knn, frame["split"], seed)
+    across = mixing_across_groups(knn, frame["split"], frame["title"]) if qa else None
+    return ShiftInfo(shift.mixing, shift.classifier_balanced_accuracy, shift.n, across), \
+        purity, table
+
+
+def near_miss_ids(frame: pd.DataFrame) -> list[str]:
+    golds = [json.loads(a) for a in frame["answers"]]
+    return near_misses(list(frame["id"]), list(frame["prediction"]), golds)
+
+
+def explain_issues(loaded: LoadedModel, frame: pd.DataFrame, issues: pd.DataFrame,
+                   n: int) -> IssueExplanations:
+    """Loss attributions of the `n` top-ranked label issues (what drove the loss up)."""
+    if n == 0 or issues.empty:
+        return IssueExplanations({})
+    from textlens.attribution import explain
+
+    top = issues.sort_values("rank").head(n)[["id"]].merge(frame, on="id")
+    try:
+        if "question" in top:
+            answers = [(s[0], s[0] + len(a[0])) for s, a in
+                       zip(map(json.loads, top["answer_starts"]), map(json.loads, top["answers"]),
+                           strict=True)]
+            found = explain(list(zip(top["question"], top["context"], strict=True)),
+                            model=loaded, method="loss", answers=answers, truncate=True,
+                            progress=False)
+        else:
+            found = explain(list(top["text"]), model=loaded, method="loss",
+                            labels=[int(x) for x in top["label"]], truncate=True,
+                            progress=False)
+    except TextlensError as exc:  # an input the attribution cannot take: say so on the page
+        return IssueExplanations({}, f"loss attribution unavailable: {exc.problem}")
+    return IssueExplanations(dict(zip(top["id"], found, strict=True)))  # type: ignore[arg-type]

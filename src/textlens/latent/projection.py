@@ -9,9 +9,11 @@ almost unchanged because the top components hold most of the variance of sentenc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
+
+from textlens.errors import InputError
 
 
 @runtime_checkable
@@ -35,6 +37,7 @@ def _pca(vectors: np.ndarray, dims: int, seed: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PCAReducer:
+    label: ClassVar[str] = "PCA"
     seed: int = 0
 
     def project(self, vectors: np.ndarray) -> np.ndarray:
@@ -69,6 +72,7 @@ class UMAPReducer:
     points still land beside their neighbours (local structure inside the fitted regions).
     """
 
+    label: ClassVar[str] = "UMAP"
     n_neighbors: int = 15
     min_dist: float = 0.1
     pca_dims: int = 50
@@ -107,6 +111,7 @@ class UMAPReducer:
 
 @dataclass(frozen=True)
 class TSNEReducer:
+    label: ClassVar[str] = "t-SNE"
     perplexity: float = 30.0
     pca_dims: int = 50
     seed: int = 0
@@ -124,6 +129,22 @@ REDUCERS = {"umap": UMAPReducer, "pca": PCAReducer, "tsne": TSNEReducer}
 
 
 def make_reducer(name: str, seed: int = 0) -> DimensionalityReducer:
+    """The reducer named `name` (umap, pca, tsne); an unknown name is refused with the list."""
     if name not in REDUCERS:
-        raise ValueError(f"unknown projection '{name}'; use one of {', '.join(REDUCERS)}")
+        raise InputError(f"Unknown projection {name!r}.", f"use one of: {', '.join(REDUCERS)}.")
     return REDUCERS[name](seed=seed)
+
+
+def settings(step: object) -> str:
+    """A reducer's or finder's settings for people: "n_neighbors 15, min_dist 0.1, ..."."""
+    from dataclasses import fields, is_dataclass
+
+    if is_dataclass(step):
+        return ", ".join(f"{f.name} {getattr(step, f.name)}" for f in fields(step))
+    return type(step).__name__
+
+
+def method_label(step: object) -> str:
+    """A reducer's or finder's name for people ("UMAP", "Affinity Propagation"); an injected
+    implementation without a `label` is named by its class."""
+    return str(getattr(step, "label", type(step).__name__))

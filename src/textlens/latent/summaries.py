@@ -1,8 +1,9 @@
 """What a cluster is about: distinctive terms (class-based TF-IDF), question words, answer types.
 
-c-TF-IDF (as in BERTopic) treats each cluster as one document: term frequency within the
-cluster, normalised by cluster size, times log(1 + mean words per cluster / term frequency over
-all clusters). Terms frequent in one cluster and rare elsewhere score highest.
+Terms are class-based (each cluster treated as one document, as in BERTopic's c-TF-IDF) but
+scored against the other clusters: a term scores by its share of the cluster's words times its
+log-lift over the rest of the population times its idf over samples, so words frequent
+everywhere ("film", "movie" on SST-2) score 0 and the terms a cluster has and others lack lead.
 """
 
 from __future__ import annotations
@@ -65,30 +66,50 @@ def mix(values: Sequence[str], top: int = 4) -> str:
 
 
 def class_tfidf_terms(texts: Sequence[str], labels: Sequence[int], top: int = 8,
-                      min_count: int = 2) -> dict[int, list[str]]:
-    """The `top` most distinctive terms of each cluster label (c-TF-IDF, English stop words out)."""
-    from sklearn.feature_extraction.text import CountVectorizer
+                      min_count: int = 2, smoothing: float = 0.5) -> dict[int, list[str]]:
+    """The `top` most distinctive terms of each cluster: what it says that the others do not.
 
-    classes = sorted(set(int(x) for x in labels))
-    docs = {c: [] for c in classes}
-    for text, label in zip(texts, labels, strict=True):
-        docs[int(label)].append(text)
-    joined = [" ".join(docs[c]) for c in classes]
+    score(c, t) = tf_c(t) x max(0, log-lift of t in c against the other clusters) x idf(t):
+    - tf_c: the term's share of the cluster's words (class-based, as in BERTopic's c-TF-IDF);
+    - log-lift: log(tf_c / tf_rest), smoothed by `smoothing` counts, so a term as frequent in
+      the other clusters as in this one scores 0 however frequent it is (plain c-TF-IDF put
+      "film, movie" first in four of five SST-2 clusters);
+    - idf: log(samples / samples containing t), so corpus-wide terms are down-weighted further.
+    English stop words (and PTB-tokenised negation pieces) are removed; terms seen fewer than
+    `min_count` times in the cluster are noise.
+    """
+    from scipy import sparse
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+    classes = sorted({int(x) for x in labels})
+    stop = sorted(ENGLISH_STOP_WORDS | {"n't", "ca", "wo"})  # PTB-tokenised negations
     try:
-        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-        stop = sorted(ENGLISH_STOP_WORDS | {"n't", "ca", "wo"})  # PTB-tokenised negations
-        vec = CountVectorizer(stop_words=stop, token_pattern=TOKENS)
-        counts = vec.fit_transform(joined).toarray().astype(np.float64)
+        docs = CountVectorizer(stop_words=stop, token_pattern=TOKENS).fit(texts)
     except ValueError:  # no terms at all
         return {c: [] for c in classes}
-    terms = vec.get_feature_names_out()
-    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
-    avg_words = counts.sum() / len(classes)
-    idf = np.log(1.0 + avg_words / np.maximum(counts.sum(axis=0), 1.0))
-    scores = tf * idf * (counts.sum(axis=0) >= min_count)  # one-off words are noise
+    matrix = docs.transform(texts).tocsr()
+    terms = docs.get_feature_names_out()
+    row_of = {c: i for i, c in enumerate(classes)}
+    member = sparse.csr_matrix((np.ones(len(texts)), ([row_of[int(x)] for x in labels],
+                                                      np.arange(len(texts)))),
+                               shape=(len(classes), len(texts)))
+    counts = np.asarray((member @ matrix).todense(), dtype=np.float64)  # (clusters, terms)
+    totals = counts.sum(axis=1, keepdims=True)
+    vocab = counts.shape[1]
+    tf = (counts + smoothing) / (totals + smoothing * vocab)
+    rest_counts = counts.sum(axis=0, keepdims=True) - counts
+    rest_totals = totals.sum() - totals
+    if len(classes) > 1:
+        tf_rest = (rest_counts + smoothing) / (rest_totals + smoothing * vocab)
+        lift = np.maximum(0.0, np.log(tf / tf_rest))
+    else:  # one cluster: nothing to contrast with
+        lift = np.ones_like(tf)
+    contains = np.asarray((matrix > 0).sum(axis=0), dtype=np.float64)
+    idf = np.log(len(texts) / np.maximum(contains, 1.0))
+    share = counts / np.maximum(totals, 1.0)
+    scores = share * lift * idf * (counts >= min_count)
     out = {}
     for row, c in enumerate(classes):
-        best = np.argsort(-scores[row])[:top]
+        best = np.argsort(-scores[row], kind="stable")[:top]
         out[c] = [str(terms[i]) for i in best if scores[row, i] > 0]
     return out

@@ -22,8 +22,9 @@ from textlens.models.loading import LoadedModel
 T = TypeVar("T")
 
 
-def base_frame(dataset: Dataset) -> pd.DataFrame:
-    """Ids, split, text fields, label and every metadata column (QA: lengths, answer position)."""
+def base_frame(dataset: Dataset, label_names: Sequence[str] | None = None) -> pd.DataFrame:
+    """Ids, split, text fields, label and every metadata column (QA: lengths, answer position);
+    `label_name` from `label_names` (default: the data's)."""
     rows = []
     for ex in dataset.examples:
         meta = {k: v for k, v in ex.metadata.items() if isinstance(v, str | int | float | bool)}
@@ -52,8 +53,13 @@ def base_frame(dataset: Dataset) -> pd.DataFrame:
             rows.append({"id": ex.id, "split": split, "text": ex.text, "label": int(ex.label),
                          "text_length": len(ex.text.split()), **meta})
     frame = pd.DataFrame(rows)
-    if dataset.label_names and "label" in frame:
-        frame["label_name"] = [dataset.label_names[i] for i in frame["label"]]
+    names = label_names or dataset.label_names
+    if names and dataset.task == "classification":
+        if int(frame["label"].max()) >= len(names):
+            raise DataError(f"Label {int(frame['label'].max())} has no name: the model knows "
+                            f"{len(names)} classes ({', '.join(names)}).",
+                            "pass data whose labels the model was trained on.")
+        frame["label_name"] = [names[i] for i in frame["label"]]
     return frame
 
 
@@ -73,6 +79,8 @@ def predict_chunk(loaded: LoadedModel, dataset: Dataset, part: slice,
             "prediction": [p.answer for p in preds],
             "pred_start": [p.start_char for p in preds], "pred_end": [p.end_char for p in preds],
             "confidence": [span_confidence([s.score for s in p.nbest]) for p in preds],
+            "nbest": [json.dumps([[s.start_char, s.end_char, round(s.score, 4)] for s in p.nbest])
+                      for p in preds],  # n-best agreement for the label-issue detector
             "loss": [np.nan if p.loss is None else p.loss for p in preds]})
     out = predict_classification(loaded, [e.text for e in examples], [e.label for e in examples],
                                  batch_size=batch_size, progress=False)

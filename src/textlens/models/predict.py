@@ -8,13 +8,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from textlens.data.types import QAExample
-from textlens.models.loading import LoadedModel
-from textlens.models.qa import Span, best_spans, encode_qa
+from textlens.models.loading import LoadedModel, ensure_loaded
+from textlens.models.qa import Span, best_spans, encode_qa, qa_windowing
 from textlens.progress import track
 
 if TYPE_CHECKING:
@@ -72,16 +73,17 @@ def inference_batching(device: torch.device, batch_size: int | None = None,
     return batch_size or (64 if cpu else 512), max_tokens or (8192 if cpu else 131072)
 
 
-def predict_classification(loaded: LoadedModel, texts: Sequence[str],
+def predict_classification(loaded: LoadedModel | str | Path, texts: Sequence[str],
                            gold: Sequence[int] | None = None, batch_size: int | None = None,
                            max_length: int | None = None, progress: bool = True,
                            max_tokens: int | None = None) -> ClassificationPredictions:
-    """Class probabilities (and per-sample loss against `gold`), in input order; batches of
-    near-equal length (`length_batches`, sizes by device: `inference_batching`)."""
+    """Class probabilities (and per-sample loss against `gold`), in input order; `loaded` may
+    be a path; batches of near-equal length (`length_batches`, sizes by device:
+    `inference_batching`)."""
     import torch
 
+    loaded = ensure_loaded(loaded, task="classification")
     batch_size, max_tokens = inference_batching(loaded.device, batch_size, max_tokens)
-
     max_length = min(max_length or loaded.max_length, loaded.max_length)
     enc = loaded.tokenizer(list(texts), truncation=False, padding=False)
     lengths = [len(ids) for ids in enc["input_ids"]]
@@ -107,17 +109,20 @@ def predict_classification(loaded: LoadedModel, texts: Sequence[str],
     return ClassificationPredictions(probs, loaded.label_names, losses)
 
 
-def predict_qa(loaded: LoadedModel, examples: Sequence[QAExample], batch_size: int | None = None,
-               max_length: int = 384, stride: int = 128, n_best: int = 20,
+def predict_qa(loaded: LoadedModel | str | Path, examples: Sequence[QAExample],
+               batch_size: int | None = None,
+               max_length: int | None = None, stride: int | None = None, n_best: int = 20,
                max_answer_tokens: int = 30, progress: bool = True,
                max_tokens: int | None = None) -> list[QAPrediction]:
-    """Best span per example over all its windows, with the per-sample gold loss; windows in
+    """Best span per example over all its windows, with the per-sample gold loss. Windows as
+    the model was trained (`qa_windowing`) unless `max_length` / `stride` are given; in
     batches of near-equal length (sizes by device: `inference_batching`)."""
     import torch
 
+    loaded = ensure_loaded(loaded, task="qa")
     batch_size, max_tokens = inference_batching(loaded.device, batch_size, max_tokens)
-
-    feats = encode_qa(loaded.tokenizer, examples, max_length, stride)
+    windows = qa_windowing(loaded, max_length, stride)
+    feats = encode_qa(loaded.tokenizer, examples, windows.max_length, windows.stride)
     spans: list[list[Span]] = [[] for _ in examples]
     loss_at_gold: list[float | None] = [None] * len(examples)
     loss_fallback: list[float | None] = [None] * len(examples)

@@ -7,14 +7,60 @@ context truncated, long contexts split into windows of `max_length` tokens overl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from textlens.data.types import QAExample
 from textlens.errors import InputError
+
+if TYPE_CHECKING:
+    from textlens.models.loading import LoadedModel
+
+
+@dataclass(frozen=True)
+class QAWindowing:
+    """How a long QA context is cut into windows: `max_length` tokens each (question included),
+    neighbours sharing `stride` tokens. The one source of truth: training stores it in
+    training.json, `load_model` reads it back, and prediction, evaluation, embedding and
+    explanation use it unless an explicit option overrides it."""
+
+    max_length: int = 384
+    stride: int = 128
+
+    def __post_init__(self) -> None:
+        if self.max_length < 8:
+            raise InputError(f"QA max_length is {self.max_length}.", "pass 8 tokens or more.")
+        if not 0 <= self.stride < self.max_length:
+            raise InputError(f"QA doc stride is {self.stride} with max_length {self.max_length}.",
+                             "pass a stride of 0 or more, below max_length (default 128).")
+
+    def to_dict(self) -> dict[str, int]:
+        return {"max_length": self.max_length, "stride": self.stride}
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> QAWindowing | None:
+        """Read from training.json: `qa_windowing`, or the older `max_length` + `stride` keys."""
+        stored = record.get("qa_windowing")
+        if isinstance(stored, Mapping):
+            return cls(int(stored["max_length"]), int(stored["stride"]))
+        if "stride" in record and "max_length" in record:
+            return cls(int(record["max_length"]), int(record["stride"]))
+        return None
+
+
+DEFAULT_QA_WINDOWING = QAWindowing()
+
+
+def qa_windowing(loaded: LoadedModel, max_length: int | None = None,
+                 stride: int | None = None) -> QAWindowing:
+    """The windows to use with `loaded`: as it was trained (else the default), with explicit
+    `max_length` / `stride` overriding, and max_length capped by what the model takes."""
+    base = loaded.qa_windowing or DEFAULT_QA_WINDOWING
+    length = min(max_length if max_length is not None else base.max_length, loaded.max_length)
+    return QAWindowing(length, stride if stride is not None else min(base.stride, length - 1))
 
 
 @dataclass(frozen=True)
@@ -30,8 +76,9 @@ class QAFeatures:
     end_positions: list[int]
 
 
-def encode_qa(tokenizer: Any, examples: Sequence[QAExample], max_length: int = 384,
-              stride: int = 128) -> QAFeatures:
+def encode_qa(tokenizer: Any, examples: Sequence[QAExample],
+              max_length: int = DEFAULT_QA_WINDOWING.max_length,
+              stride: int = DEFAULT_QA_WINDOWING.stride) -> QAFeatures:
     if not tokenizer.padding_side == "right":
         raise InputError("textlens expects a right-padding tokenizer for QA.")
     for example in examples:

@@ -4,15 +4,12 @@ negative. Uses the non-interactive Agg backend so it works on servers."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from textlens.report.attribution_html import AttributionView
 from textlens.store.files import atomic_path
 
-if TYPE_CHECKING:
-    from textlens.attribution.explanation import Explanation
 
-
-def bar_chart(exp: Explanation, path: str | Path, max_words: int = 30) -> Path:
+def bar_chart(exp: AttributionView, path: str | Path, max_words: int = 30) -> Path:
     """Write the chart; with many words, the `max_words` largest by magnitude are shown."""
     import matplotlib
 
@@ -31,6 +28,9 @@ def bar_chart(exp: Explanation, path: str | Path, max_words: int = 30) -> Path:
     ax.set_yticks(range(len(words)), words)
     ax.axvline(0, color="#555", linewidth=0.8)
     title = f"{exp.method}: {exp.target} (predicted {exp.label}, {exp.confidence:.2f})"
+    if exp.output is not None and exp.baseline_output is not None:
+        title += (f"\nF(input) {exp.output:.3f}, F(baseline) {exp.baseline_output:.3f}, "
+                  f"difference {exp.output - exp.baseline_output:+.3f}")
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("attribution")
     fig.tight_layout()

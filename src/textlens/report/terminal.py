@@ -1,16 +1,17 @@
 """Rich rendering of explanations: the text with words on green/red backgrounds, and a summary
-line (label, target, method, steps, completeness error). Text goes through rich's Text, never
-markup, so brackets in user text are printed as typed."""
+line (label, target, F(input), F(baseline), their difference, method, steps, completeness
+error). Text goes through rich's Text, never markup, so brackets in user text are printed as
+typed. Pure: takes values (see `attribution_html`'s Protocols), imports nothing of attribution."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from textlens.report.attribution_html import AttributionView, output_difference
 
 if TYPE_CHECKING:
     from rich.text import Text
-
-    from textlens.attribution.explanation import Explanation, MultiExplanation, QAExplanation
 
 
 def _heat(text: str, spans: Sequence[tuple[int, int]], scores: Sequence[float],
@@ -31,21 +32,26 @@ def _heat(text: str, spans: Sequence[tuple[int, int]], scores: Sequence[float],
     return out
 
 
-def _summary(exp: Explanation) -> str:
+def _summary(exp: AttributionView) -> str:
     err = "n/a" if exp.completeness_error is None else f"{exp.completeness_error:.2%}"
+
+    def num(v: float | None, fmt: str = ".4f") -> str:
+        return "n/a" if v is None else format(v, fmt)
+
     return (f"label {exp.label} ({exp.confidence:.2f}) | target {exp.target} | "
+            f"F(input) {num(exp.output)} F(baseline) {num(exp.baseline_output)} "
+            f"difference {num(output_difference(exp), '+.4f')} | "
             f"{exp.method}, {exp.steps} steps | completeness error {err}")
 
 
-def render(result: Explanation | QAExplanation | MultiExplanation) -> list[Text]:
-    """Lines to print with a rich Console."""
+def render(result: Any) -> list[Text]:
+    """Lines to print with a rich Console: an Explanation, a QAExplanation or a top-k
+    MultiExplanation (told apart by their fields)."""
     from rich.text import Text
 
-    from textlens.attribution.explanation import MultiExplanation, QAExplanation
-
-    if isinstance(result, MultiExplanation):
+    if hasattr(result, "parts") and not hasattr(result, "context"):
         return [line for part in result.parts for line in render(part)]
-    if isinstance(result, QAExplanation):
+    if hasattr(result, "context"):
         lines = [Text(f"Q: {result.question}"),
                  Text(f"A: {result.answer} ({result.confidence:.2f})", style="bold")]
         if result.window is not None:

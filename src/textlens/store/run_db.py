@@ -67,6 +67,9 @@ class RunCache:
         self.hits: list[str] = []
         self.misses: list[str] = []
 
+    def has(self, name: str, key: str, suffix: str = "npy") -> bool:
+        return (self.root / f"{name}-{key}.{suffix}").exists()
+
     def array(self, name: str, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
         path = self.root / f"{name}-{key}.npy"
         if path.exists():
@@ -90,9 +93,18 @@ class RunCache:
         return value
 
 
+# A person's work in the dashboard (review decisions, named slices) outlives a rerun of the
+# analysis into the same folder; everything else in the store is recomputed.
+KEPT_TABLES = ("reviews", "saved_slices")
+
+
 def write_run_db(run_dir: str | Path, tables: Mapping[str, pd.DataFrame],
                  info: Mapping[str, Any]) -> Path:
-    """Write all tables (and a `run_info` key/value table) to RUN/textlens.duckdb, atomically."""
+    """Write all tables (and a `run_info` key/value table) to RUN/textlens.duckdb, atomically.
+
+    The dashboard's `KEPT_TABLES` of a store already there are carried over, so a rerun loses no
+    review.
+    """
     import duckdb
 
     target = Path(run_dir) / DB_NAME
@@ -105,10 +117,25 @@ def write_run_db(run_dir: str | Path, tables: Mapping[str, pd.DataFrame],
                 con.register("frame_view", frame)
                 con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM frame_view')
                 con.unregister("frame_view")
+            if target.exists():
+                _carry_over(con, target, skip=set(tables))
             con.execute("CHECKPOINT")
         finally:
             con.close()
     return target
+
+
+def _carry_over(con: Any, previous: Path, skip: set[str]) -> None:
+    con.execute("ATTACH ? AS previous (READ_ONLY)", [str(previous)])
+    try:
+        present = {row[0] for row in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'previous'"
+        ).fetchall()}
+        for name in KEPT_TABLES:
+            if name in present and name not in skip:
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM previous."{name}"')
+    finally:
+        con.execute("DETACH previous")
 
 
 def _db(run_dir: str | Path) -> Path:

@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from textlens.data.types import Dataset
 from textlens.models.loading import LoadedModel, encoder_path, save_model
+from textlens.models.qa import QAWindowing
 from textlens.store.files import atomic_path, atomic_write_json
 from textlens.training.loop import TrainConfig, TrainStats
 
 
 def finish_training(loaded: LoadedModel, out: Path, train: Dataset, validation: Dataset | None,
                     config: TrainConfig, stats: TrainStats, base: str | None,
-                    extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                    extra: dict[str, Any] | None = None,
+                    windowing: QAWindowing | None = None) -> dict[str, Any]:
+    """`windowing` (QA): the windows trained on, stored as `qa_windowing` for `load_model`."""
     from textlens.metrics.evaluate import evaluate_classification, evaluate_qa
 
     metrics: dict[str, Any] = {}
+    if windowing is not None:
+        loaded = replace(loaded, qa_windowing=windowing)
     if validation is not None and len(validation):
         if loaded.task == "qa":
-            metrics = evaluate_qa(loaded, validation, max_length=config.max_length,
-                                  stride=(extra or {}).get("stride", 128))
+            metrics = evaluate_qa(loaded, validation)
         else:
             metrics = evaluate_classification(loaded, validation, max_length=config.max_length)
     record = {
@@ -41,6 +45,7 @@ def finish_training(loaded: LoadedModel, out: Path, train: Dataset, validation: 
         "final_train_loss": stats.final_loss,
         "device": str(loaded.device),
         **(extra or {}),
+        **({"qa_windowing": windowing.to_dict()} if windowing is not None else {}),
         "metrics": metrics,
     }
     with atomic_path(out) as tmp:

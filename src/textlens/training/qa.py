@@ -82,7 +82,7 @@ def train_qa(train: Dataset, validation: Dataset | None, out: str | Path, config
 
     from textlens.config import seed_everything
     from textlens.models.loading import new_model
-    from textlens.models.qa import encode_qa
+    from textlens.models.qa import QAWindowing, encode_qa
 
     seed_everything(config.seed)
     loaded = new_model("qa", base, (), device)
@@ -108,4 +108,5 @@ def train_qa(train: Dataset, validation: Dataset | None, out: str | Path, config
     stats = train_loop(loaded.model, batch_at, config, _checkpoint_dir(out), "Fine-tuning QA")
     return finish_training(loaded, out, train, validation, config, stats, base,
                            extra={"stride": stride, "train_features": n,
-                                  **({"recipe": recipe} if recipe else {})})
+                                  **({"recipe": recipe} if recipe else {})},
+                           windowing=QAWindowing(config.max_length, stride))

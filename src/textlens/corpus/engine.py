@@ -1,0 +1,207 @@
+"""The prediction engine seam: documents in, one classified row per sentence out.
+
+`SentenceEngine` is the Protocol the corpus pipeline calls; `LocalEngine` runs in this process.
+Every engine must produce its rows with `predict_documents` (segment, then `predict_sentences`)
+so that a distributed engine gives exactly the rows a local one gives. Rows come back ordered by
+(document order in the call, sentence_id), whatever order the batches ran in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from textlens.corpus.segment import SEGMENTERS, segment
+from textlens.errors import InputError
+from textlens.models.loading import LoadedModel
+
+NEUTRAL = "neutral"
+# Padded tokens per forward pass: 128 sentences of 64 tokens. UNGDC sentences average 30
+# tokens (99th percentile 75, longest 162), so most batches are full 128-sentence batches and
+# only the longest sentences go in smaller ones; without the cap the first (longest) batch
+# took 340 MB of activations at once (peak RSS 472 -> 812 MB).
+MAX_TOKENS = 8192
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document of the corpus: its id, its original text and its metadata."""
+
+    doc_id: str
+    text: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SentenceSpan:
+    """A sentence to classify: cleaned `text`, [start, end) in its document's original text."""
+
+    doc_id: str
+    sentence_id: int
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class SentenceRow:
+    """A classified sentence. `probabilities` follow the model's label order; `label` is the
+    argmax, or `neutral` inside the neutral band; `confidence` is the top probability."""
+
+    doc_id: str
+    sentence_id: int
+    text: str
+    start: int
+    end: int
+    label: str
+    confidence: float
+    probabilities: tuple[float, ...]
+    n_tokens: int
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    segmenter: str = "rules"
+    batch_size: int = 128  # 128 ran 2.1x faster than 32 on 2,000 UNGDC sentences (262 vs 126/s)
+    neutral_band: tuple[float, float] | None = None  # on p(positive), binary models only
+    max_length: int | None = None  # tokens; default the model's limit (longer: truncated, flagged)
+    max_tokens: int = MAX_TOKENS  # padded tokens per forward pass
+
+    def check(self) -> None:
+        if self.segmenter not in SEGMENTERS:
+            raise InputError(f"Unknown segmenter '{self.segmenter}'.",
+                             f"use one of {', '.join(SEGMENTERS)}.")
+        if self.batch_size < 1:
+            raise InputError(f"batch_size must be at least 1, got {self.batch_size}.",
+                             "pass a positive --batch-size such as 128.")
+        if self.neutral_band is not None:
+            low, high = self.neutral_band
+            if not 0.0 <= low < high <= 1.0:
+                raise InputError(f"Neutral band {low},{high} is not a range inside [0, 1].",
+                                 "pass --neutral-band LOW,HIGH with 0 <= LOW < HIGH <= 1, "
+                                 "e.g. 0.4,0.6.")
+
+
+@runtime_checkable
+class SentenceEngine(Protocol):
+    """Classifies every sentence of a batch of documents."""
+
+    def predict(self, documents: Sequence[Document]) -> list[SentenceRow]:
+        """Rows ordered by (position of the document in `documents`, sentence_id)."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalEngine:
+    """Runs `predict_documents` in this process, on the model's device."""
+
+    loaded: LoadedModel
+    options: EngineOptions = EngineOptions()
+
+    def predict(self, documents: Sequence[Document]) -> list[SentenceRow]:
+        return predict_documents(self.loaded, documents, self.options)
+
+
+def segment_documents(documents: Sequence[Document], segmenter: str = "rules") -> list[SentenceSpan]:
+    """Every sentence of every document, in document order; sentence ids count from 0."""
+    return [SentenceSpan(doc.doc_id, i, s.text, s.start, s.end)
+            for doc in documents for i, s in enumerate(segment(doc.text, segmenter))]
+
+
+def predict_documents(loaded: LoadedModel, documents: Sequence[Document],
+                      options: EngineOptions = EngineOptions()) -> list[SentenceRow]:
+    """Segment and classify: the one function every engine runs on its share of documents."""
+    return predict_sentences(loaded, segment_documents(documents, options.segmenter),
+                             options.batch_size, neutral_band=options.neutral_band,
+                             max_length=options.max_length, max_tokens=options.max_tokens)
+
+
+def predict_sentences(loaded: LoadedModel, sentences: Sequence[SentenceSpan], batch_size: int = 128,
+                      *, neutral_band: tuple[float, float] | None = None,
+                      max_length: int | None = None,
+                      max_tokens: int = MAX_TOKENS) -> list[SentenceRow]:
+    """Classify sentences in batches of near-equal token length under inference mode; rows come
+    back in the order of `sentences`. Pure: same model and input, same rows. A batch holds at
+    most `batch_size` sentences and `max_tokens` padded tokens, so a few very long sentences
+    cannot make one huge batch: peak memory is set by the budget, not by the corpus."""
+    import torch
+
+    if not sentences:
+        return []
+    limit = min(max_length or loaded.max_length, loaded.max_length)
+    enc = loaded.tokenizer([s.text for s in sentences], truncation=False, padding=False)
+    lengths = [len(ids) for ids in enc["input_ids"]]
+    probs = np.zeros((len(sentences), int(loaded.model.config.num_labels)), dtype=np.float32)
+    with torch.inference_mode():
+        for batch in token_batches([min(n, limit) for n in lengths], batch_size, max_tokens):
+            features = [{k: _clip(enc[k][i], limit) for k in enc} for i in batch]
+            padded = loaded.tokenizer.pad(features, return_tensors="pt").to(loaded.device)
+            logits = loaded.model(**padded).logits.float()
+            probs[batch] = torch.softmax(logits, dim=-1).cpu().numpy()
+    labels = assign_labels(probs, loaded.label_names, neutral_band)
+    return [SentenceRow(s.doc_id, s.sentence_id, s.text, s.start, s.end, labels[i],
+                        float(probs[i].max()), tuple(float(p) for p in probs[i]), lengths[i],
+                        lengths[i] > limit)
+            for i, s in enumerate(sentences)]
+
+
+def token_batches(lengths: Sequence[int], batch_size: int,
+                  max_tokens: int = 0) -> list[list[int]]:
+    """Indices sorted longest first, cut into batches of at most `batch_size` items whose
+    padded size (items x longest) stays within `max_tokens` (0: no token budget)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    for i in order:
+        if batches and len(batches[-1]) < batch_size and (
+                not max_tokens or (len(batches[-1]) + 1) * lengths[batches[-1][0]] <= max_tokens):
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
+def _clip(ids: list[int], limit: int) -> list[int]:
+    """Keep the first limit-1 tokens and the final special token ([SEP])."""
+    return ids if len(ids) <= limit else ids[:limit - 1] + ids[-1:]
+
+
+def assign_labels(probs: np.ndarray, label_names: Sequence[str],
+                  neutral_band: tuple[float, float] | None) -> list[str]:
+    """Argmax labels; with a band, a binary model's sentences whose p(positive) falls inside
+    [low, high] are `neutral`."""
+    names = list(label_names)
+    labels = [names[int(i)] for i in probs.argmax(axis=1)]
+    if neutral_band is None:
+        return labels
+    positive = polarity(names).index(1)
+    low, high = neutral_band
+    inside = (probs[:, positive] >= low) & (probs[:, positive] <= high)
+    return [NEUTRAL if flag else label for flag, label in zip(inside, labels, strict=True)]
+
+
+def polarity(label_names: Sequence[str]) -> list[int]:
+    """+1 / 0 / -1 per label name (positive / neutral / negative), refusing names it cannot read."""
+    signs = []
+    for name in label_names:
+        low = str(name).lower()
+        if low.startswith("pos"):
+            signs.append(1)
+        elif low.startswith("neg"):
+            signs.append(-1)
+        elif low.startswith("neu"):
+            signs.append(0)
+        else:
+            raise InputError(
+                f"The model's labels {list(label_names)} are not sentiment labels: textlens "
+                "counts positive, negative and neutral sentences.",
+                "use a sentiment classifier whose labels are named positive/negative "
+                "(and optionally neutral), e.g. one trained with `textlens train classification "
+                "--data sst2`.")
+    if 1 not in signs or -1 not in signs:
+        raise InputError(f"The model's labels {list(label_names)} lack a positive or a negative "
+                         "class.", "use a model with both positive and negative labels.")
+    return signs

@@ -1,0 +1,171 @@
+"""`textlens.corpus.run`: a corpus in, every sentence classified, aggregates, plots, a
+systematic sample of explanations, a domain warning and a report out, in a resumable run store.
+
+Every check on the input runs before RUN is touched, so bad input leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from textlens.corpus.engine import EngineOptions, LocalEngine, SentenceEngine, polarity
+from textlens.corpus.ingest import Corpus, ingest
+from textlens.corpus.sampling import SamplingOptions
+from textlens.errors import DataError, InputError
+
+
+@dataclass(frozen=True)
+class CorpusOptions:
+    path_pattern: str | None = None  # default: the UNGDC layout
+    text_col: str = "text"
+    id_col: str | None = None
+    where: str | None = None
+    group_by: tuple[str, ...] | None = None  # default: country, year when present
+    engine: EngineOptions = EngineOptions()
+    documents_per_batch: int = 8  # one committed transaction per batch (~700 UNGDC sentences)
+    sampling: SamplingOptions = SamplingOptions()
+    n_boot: int = 1000
+    domain_check: bool = True
+    domain_sample: int = 500  # sentences from each side
+    export: tuple[str, ...] = ("csv", "parquet")
+    report: bool = True
+    seed: int = 0
+    overwrite: bool = False
+    data_dir: str | None = None
+
+    def check(self) -> None:
+        self.engine.check()
+        self.sampling.check()
+        if self.documents_per_batch < 1:
+            raise InputError("documents_per_batch must be at least 1.", "pass 8 (the default).")
+        bad = [f for f in self.export if f not in ("csv", "parquet")]
+        if bad:
+            raise InputError(f"Unknown export format(s) {bad}.", "use csv, parquet or both.")
+
+
+@dataclass(frozen=True)
+class CorpusResult:
+    run_dir: Path
+    n_documents: int
+    n_sentences: int
+    resumed_documents: int  # already complete in the store when this call started
+    groups: pd.DataFrame
+    explanations: pd.DataFrame
+    top_words: pd.DataFrame
+    bad_files: pd.DataFrame
+    domain_message: str | None
+    domain_far: bool
+    report: Path | None
+    exports: tuple[Path, ...] = field(default=())
+
+
+def default_group_by(columns: Sequence[str]) -> tuple[str, ...]:
+    preferred = tuple(c for c in ("country", "year") if c in columns)
+    return preferred or tuple(columns[:1])
+
+
+def prepare(data: str | Path, options: CorpusOptions) -> tuple[Corpus, tuple[str, ...]]:
+    """Ingest and select the documents, checking every option against what was found."""
+    from textlens.corpus.select import filter_documents
+
+    options.check()
+    corpus = ingest(data, options.data_dir, options.path_pattern, options.text_col,
+                    options.id_col)
+    columns = list(corpus.metadata_columns)
+    group_by = options.group_by or default_group_by(columns)
+    if not group_by:
+        raise DataError("The corpus has no metadata column to group by.",
+                        "give --path-pattern named groups (folders) or metadata columns (tables).")
+    unknown = [c for c in group_by if c not in columns]
+    if unknown:
+        raise DataError(f"--group-by column(s) {', '.join(unknown)} not in the corpus metadata.",
+                        f"use columns among: {', '.join(columns) or '(none)'}.")
+    if options.where:
+        keep = filter_documents(corpus.metadata_frame(), options.where)
+        if not keep:
+            raise DataError(f"--where {options.where!r} selects none of the "
+                            f"{len(corpus.documents)} documents.",
+                            "loosen the condition; check values and case (e.g. 'USA', year as "
+                            "a number).")
+        corpus = corpus.select(keep)
+    return corpus, tuple(group_by)
+
+
+def run(model: Any, data: str | Path, out: str | Path, options: CorpusOptions = CorpusOptions(),
+        engine: SentenceEngine | None = None, on_batch: Callable[[int], None] | None = None,
+        progress: bool = True) -> CorpusResult:
+    """Classify every sentence of the corpus and write RUN (resuming a killed run)."""
+    from textlens.models.loading import ensure_loaded
+    from textlens.store.corpus_db import open_store
+
+    corpus, group_by = prepare(data, options)
+    loaded = ensure_loaded(model, task="classification")
+    signs = polarity(loaded.label_names)
+    if options.engine.neutral_band is not None and len(loaded.label_names) != 2:
+        raise InputError(f"--neutral-band applies to binary models; this one has labels "
+                         f"{list(loaded.label_names)}.", "drop --neutral-band.")
+    labels_out = list(loaded.label_names) + (["neutral"] if options.engine.neutral_band else [])
+    sign_of = {**dict(zip(loaded.label_names, signs, strict=True)), "neutral": 0}
+    engine = engine or LocalEngine(loaded, options.engine)
+    run_dir = Path(out)
+    fingerprint = _fingerprint(loaded, corpus, options)
+    if options.overwrite:
+        _clear_run(run_dir)
+    with open_store(run_dir, fingerprint, corpus.metadata_frame(), loaded.label_names) as con:
+        resumed = _classify(con, corpus, engine, options, loaded.label_names, sign_of, on_batch,
+                            progress)
+        from textlens.corpus.finish import finish
+
+        return finish(con, run_dir, corpus, loaded, group_by, options, labels_out, sign_of,
+                      resumed, progress)
+
+
+def _fingerprint(loaded, corpus: Corpus, options: CorpusOptions) -> dict[str, Any]:
+    from textlens.store.run_db import digest, fingerprint_model
+
+    return {"model": fingerprint_model(str(loaded.source), loaded.model),
+            "corpus": digest([(d.doc_id, d.path, d.n_chars) for d in corpus.documents]),
+            "engine": repr(replace(options.engine)), "where": options.where}
+
+
+def _clear_run(run_dir: Path) -> None:
+    """--overwrite: remove only what a corpus run writes."""
+    from textlens.store.corpus_db import DB_NAME
+
+    for name in (DB_NAME, f"{DB_NAME}.wal", "report.html", "groups.csv", "groups.parquet",
+                 "net_sentiment.png"):
+        (run_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(run_dir / "exports", ignore_errors=True)
+
+
+def _classify(con, corpus: Corpus, engine: SentenceEngine, options: CorpusOptions,
+              label_names, sign_of, on_batch, progress: bool) -> int:
+    from textlens.progress import track
+    from textlens.store.corpus_db import append_batch, completed_documents, replace_tables
+
+    replace_tables(con, {"bad_files": pd.DataFrame(
+        {"path": [b.path for b in corpus.bad_files],
+         "reason": [b.reason for b in corpus.bad_files]}, dtype=object)})
+    done = completed_documents(con)
+    todo = [d for d in corpus.documents if d.doc_id not in done]
+    size = options.documents_per_batch
+    batches = [todo[i:i + size] for i in range(0, len(todo), size)]
+    meta = corpus.metadata_frame().set_index("doc_id", drop=False)
+    stream = getattr(engine, "predict_batches", None)  # Ray: one job, batches as they complete
+    if stream is not None:
+        results = stream(corpus, batches)
+    else:
+        iterator = track(batches, "Classifying sentences") if progress else batches
+        results = ((b, engine.predict([corpus.read(info) for info in b])) for b in iterator)
+    for committed, (batch, rows) in enumerate(results, start=1):
+        append_batch(con, meta.loc[[d.doc_id for d in batch]].reset_index(drop=True), rows,
+                     label_names, sign_of)
+        if on_batch is not None:
+            on_batch(committed)
+    return len(done)

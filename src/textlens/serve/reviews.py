@@ -1,0 +1,170 @@
+"""The label review loop: the ranked queue of likely label errors, the user's decisions, and the
+dataset with the accepted fixes applied (`textlens export-labels`).
+
+Decisions are appended to the run's `reviews` table with a timestamp (never updated in place),
+so the history survives restarts and concurrent reviewers lose nothing; the latest decision per
+sample counts. `label_issues` is read defensively: `kind`, `cleanlab_rank`, `suggested_label`
+and `flagged` are used when present.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from textlens.errors import DataError, InputError
+from textlens.serve.runs import Run
+from textlens.serve.store import DECISIONS
+
+ISSUE_STATUSES = ("open", "reviewed", "all")
+DERIVED = ("prediction", "predicted_label", "confidence", "loss", "correct", "f1", "x", "y",
+           "cluster", "neighbours", "pred_start", "pred_end", "label_name", "text_length",
+           "question_length", "context_length", "answer_length", "answer_position",
+           "question_type", "answer_type", "issue_score", "issue_kind", "issue_flagged")
+
+
+def latest_reviews(run: Run) -> dict[str, dict[str, Any]]:
+    """sample id -> its latest decision, kept in memory after the first read."""
+    if "reviews" not in run.cache:
+        frame = run.store.reviews()
+        run.cache["reviews"] = {str(r["sample_id"]): _review(r) for r in frame.to_dict("records")}
+    return run.cache["reviews"]
+
+
+def _review(record: dict[str, Any]) -> dict[str, Any]:
+    created = record.get("created_at")
+    return {"decision": record.get("decision"), "new_label": _none(record.get("new_label")),
+            "note": _none(record.get("note")),
+            "created_at": None if created is None else pd.Timestamp(created).isoformat() + "Z"}
+
+
+def _none(value: Any) -> Any:
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
+
+
+def suggested_labels(run: Run, issues: pd.DataFrame) -> list[str | None]:
+    """The label the model would give instead: `suggested_label` when the table has it, else the
+    most probable class other than the given one (classification), else None (QA)."""
+    if "suggested_label" in issues:
+        return [_none(v) for v in issues["suggested_label"]]
+    probs = sorted((c for c in run.samples if c.startswith("p_") and c[2:].isdigit()),
+                   key=lambda c: int(c[2:]))
+    if not probs or "label" not in run.samples or not run.label_names:
+        return [None] * len(issues)
+    pos = [run.positions.get(str(i)) for i in issues["id"]]
+    out: list[str | None] = []
+    p = run.samples[probs].to_numpy(dtype=float)
+    labels = pd.to_numeric(run.samples["label"], errors="coerce").to_numpy()
+    for i in pos:
+        if i is None or np.isnan(labels[i]):
+            out.append(None)
+            continue
+        row = p[i].copy()
+        row[int(labels[i])] = -np.inf
+        out.append(run.label_names[int(np.argmax(row))])
+    return out
+
+
+def issue_queue(run: Run, status: str = "open", flagged_only: bool = False, offset: int = 0,
+                limit: int = 50) -> dict[str, Any]:
+    """The ranked label issues with the sample, given and suggested label, evidence, decision."""
+    if status not in ISSUE_STATUSES:
+        raise InputError(f"Unknown status '{status}'.", f"use one of: {', '.join(ISSUE_STATUSES)}.")
+    issues = run.small.get("label_issues")
+    if issues is None or "id" not in issues:
+        return {"total": 0, "rows": [], "label_names": list(run.label_names)}
+    issues = issues.copy()
+    issues["id"] = issues["id"].astype(str)
+    order = "rank" if "rank" in issues else ("score" if "score" in issues else None)
+    if order:
+        issues = issues.sort_values(order, ascending=order == "rank", kind="stable")
+    if flagged_only and "flagged" in issues:
+        issues = issues[issues["flagged"].fillna(False).astype(bool)]
+    reviews = latest_reviews(run)
+    seen = issues["id"].isin(list(reviews))
+    if status == "open":
+        issues = issues[~seen.to_numpy()]
+    elif status == "reviewed":
+        issues = issues[seen.to_numpy()]
+    page = issues.iloc[offset:offset + limit]
+    suggested = suggested_labels(run, page)
+    rows = []
+    for (_, issue), suggestion in zip(page.iterrows(), suggested, strict=True):
+        pos = run.positions.get(issue["id"])
+        sample = run.samples.iloc[pos] if pos is not None else pd.Series(dtype=object)
+        evidence = {k: _plain(issue[k]) for k in issue.index if k != "id"}
+        rows.append({
+            "id": issue["id"], "position": pos,
+            "text": _plain(sample.get("text", sample.get("question"))),
+            "context": _plain(sample.get("context")),
+            "given": _plain(sample.get("label_name", sample.get("label"))),
+            "prediction": _plain(sample.get("prediction")),
+            "confidence": _plain(sample.get("confidence")),
+            "suggested": suggestion, "evidence": evidence, "review": reviews.get(issue["id"]),
+        })
+    return {"total": len(issues), "reviewed": len(reviews), "rows": rows,
+            "label_names": list(run.label_names)}
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-able scalar (numpy types, NaN -> None)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def record_review(run: Run, sample_id: str, decision: str, new_label: str | None,
+                  note: str | None) -> dict[str, Any]:
+    """Check a decision, append it to `reviews`, and return it as stored."""
+    if sample_id not in run.positions:
+        raise InputError(f"No sample '{sample_id}' in run '{run.name}'.", "review a listed sample.")
+    if decision not in DECISIONS:
+        raise InputError(f"Unknown decision '{decision}'.", f"use one of: {', '.join(DECISIONS)}.")
+    if decision == "mislabelled":
+        if not new_label:
+            raise InputError("A mislabelled sample needs its correct label.",
+                             "send new_label (the label it should have).")
+        if run.label_names and new_label not in run.label_names:
+            raise InputError(f"Unknown label '{new_label}'.",
+                             f"use one of: {', '.join(run.label_names)}.")
+    else:
+        new_label = None
+    if note is not None and len(note) > 2000:
+        raise InputError("The note is longer than 2,000 characters.", "shorten it.")
+    created = run.store.add_review(sample_id, decision, new_label, note)
+    value = {"decision": decision, "new_label": new_label, "note": note,
+             "created_at": pd.Timestamp(created).isoformat() + "Z"}
+    latest_reviews(run)[sample_id] = value
+    return value
+
+
+def fixed_dataset(run: Run) -> tuple[pd.DataFrame, int]:
+    """The run's dataset with accepted fixes: `label` (a class name where names are known) set
+    to the reviewer's label for samples whose latest decision is `mislabelled`; the model's
+    outputs dropped; `original_label` and `review` kept beside. Returns (frame, fixes)."""
+    if run.kind != "analysis":
+        raise DataError(f"Run '{run.name}' is a corpus run; it has no labelled dataset.",
+                        "pass a run written by `textlens analyze`.")
+    frame = run.samples
+    keep = [c for c in frame.columns if c not in DERIVED and not (c.startswith("p_")
+                                                                   and c[2:].isdigit())]
+    out = frame[keep].copy()
+    if "label_name" in frame and run.label_names:
+        out["label"] = frame["label_name"].astype(object)
+    out["original_label"] = out.get("label", None)
+    reviews = latest_reviews(run)
+    decisions = [reviews.get(i, {}).get("decision") for i in out["id"]]
+    fixes = [reviews[i]["new_label"] if d == "mislabelled" else None
+             for i, d in zip(out["id"], decisions, strict=True)]
+    changed = np.array([f is not None for f in fixes])
+    if "label" in out:
+        out["label"] = out["label"].astype(object)
+        out.loc[changed, "label"] = [f for f in fixes if f is not None]
+    out["review"] = decisions
+    return out, int(changed.sum())

@@ -1,0 +1,246 @@
+"""Open the runs a server was started with: check them, then hold their small tables in memory.
+
+An analysis run's `samples` table (100k rows: ~1 s to read) is loaded once at start, so a
+sample's detail is a dictionary lookup and a selection summary a numpy gather; the point
+coordinates and every colourable column are encoded once as typed arrays for the browser.
+Columns are read defensively: a table may gain columns (`label_issues.kind`) or lack optional
+ones, and only `samples.id` (and `x`, `y` for the map) are required.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from textlens.errors import DataError
+from textlens.serve.store import RunStore
+
+DB_NAME = "textlens.duckdb"
+TEXT_COLUMNS = ("text", "question", "context", "answers", "answer_starts", "neighbours", "label")
+HIDDEN_COLUMNS = ("id", "x", "y", "pred_start", "pred_end", *TEXT_COLUMNS)
+MAX_CATEGORIES = 256  # a string column with more values is text, not a colour
+CORPUS_TABLES = ("documents", "sentences", "groups", "explanations", "bad_files")
+NULL_CODE = 0xFFFF
+
+
+@dataclass(frozen=True)
+class Column:
+    """A colourable/sizeable column: numeric (float32 values) or categorical (uint16 codes)."""
+
+    name: str
+    kind: str  # "numeric" or "categorical"
+    categories: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "categories": list(self.categories),
+                "min": self.low, "max": self.high}
+
+
+@dataclass
+class Run:
+    """One run, opened. Its frames are never mutated after `open_run`; the caches below are
+    filled lazily (built once, under the app's locks) and are the only state kept."""
+
+    name: str
+    path: Path
+    kind: str  # "analysis" or "corpus"
+    store: RunStore
+    info: dict[str, Any]
+    tables: tuple[str, ...]
+    samples: pd.DataFrame = field(default_factory=pd.DataFrame)
+    positions: dict[str, int] = field(default_factory=dict)
+    columns: dict[str, Column] = field(default_factory=dict)
+    label_names: tuple[str, ...] = ()
+    small: dict[str, pd.DataFrame] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def task(self) -> str:
+        return str(self.info.get("task") or ("qa" if "question" in self.samples else
+                                             "classification"))
+
+    def encoded(self, name: str) -> bytes:
+        """A column as little-endian typed-array bytes: float32, or uint16 category codes."""
+        key = f"column:{name}"
+        if key not in self.cache:
+            self.cache[key] = encode_column(self.samples[name], self.columns[name])
+        return self.cache[key]
+
+    def points(self) -> bytes:
+        """x then y as float32: what the map needs first (800 kB for 100k points)."""
+        if "points" not in self.cache:
+            xy = self.samples[["x", "y"]].to_numpy(dtype="<f4")
+            self.cache["points"] = np.ascontiguousarray(xy.T).tobytes()
+        return self.cache["points"]
+
+
+def open_runs(paths: Sequence[str | Path]) -> dict[str, Run]:
+    """Open every run or fail before serving anything, naming the run and the fix."""
+    runs: dict[str, Run] = {}
+    for raw in paths:
+        run = open_run(Path(raw))
+        name, n = run.name, 2
+        while name in runs:  # two runs/foo folders: foo, foo-2
+            name, n = f"{run.name}-{n}", n + 1
+        run.name = name
+        runs[name] = run
+    return runs
+
+
+def open_run(path: Path) -> Run:
+    path = path.expanduser().resolve()
+    db = path / DB_NAME if path.is_dir() else path
+    if not db.is_file():
+        raise DataError(f"No textlens run at '{path}': {DB_NAME} is missing.",
+                        "pass a folder written by `textlens analyze --out RUN` or "
+                        "`textlens corpus --out RUN`.")
+    store = RunStore(db)
+    try:
+        tables = tuple(store.tables())
+    except Exception as exc:  # duckdb raises several kinds for a damaged file
+        raise DataError(f"The run database {db} cannot be read ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0]}).",
+                        "rerun the command that wrote it (`textlens analyze`/`textlens corpus`) "
+                        "into a fresh folder.") from None
+    name = (path if path.is_dir() else path.parent).name
+    info = _info(store) if "run_info" in tables else {}
+    if "samples" in tables:
+        return _analysis_run(name, path, store, info, tables)
+    if "sentences" in tables:
+        small = {t: store.read(f'SELECT * FROM "{t}"') for t in ("groups", "bad_files", "documents")
+                 if t in tables}
+        return Run(name, path, "corpus", store, info, tables, small=small)
+    raise DataError(f"{db} holds neither a `samples` table (analysis run) nor a `sentences` table "
+                    f"(corpus run); it has: {', '.join(tables) or 'no tables'}.",
+                    "pass a run folder written by `textlens analyze` or `textlens corpus`.")
+
+
+def _info(store: RunStore) -> dict[str, Any]:
+    frame = store.read("SELECT key, value FROM run_info")
+    out = {}
+    for key, value in zip(frame["key"], frame["value"], strict=True):
+        try:
+            out[str(key)] = json.loads(value)
+        except (TypeError, ValueError):
+            out[str(key)] = value
+    return out
+
+
+def _analysis_run(name: str, path: Path, store: RunStore, info: dict[str, Any],
+                  tables: tuple[str, ...]) -> Run:
+    samples = store.read("SELECT * FROM samples")
+    if "id" not in samples:
+        raise DataError(f"The `samples` table of {store.db} has no `id` column.",
+                        "rerun `textlens analyze` to rewrite the run.")
+    samples["id"] = samples["id"].astype(str)
+    if samples["id"].duplicated().any():
+        dup = samples["id"][samples["id"].duplicated()].iloc[0]
+        raise DataError(f"The run {path} has duplicate sample ids (e.g. '{dup}').",
+                        "give every sample a unique id and rerun `textlens analyze`.")
+    for axis in ("x", "y"):
+        if axis not in samples:
+            samples[axis] = 0.0
+    small = {t: store.read(f'SELECT * FROM "{t}"') for t in ("clusters", "label_issues", "slices")
+             if t in tables}
+    _add_issue_columns(samples, small.get("label_issues"))
+    return Run(name, path, "analysis", store, info, tables, samples=samples,
+               positions={s: i for i, s in enumerate(samples["id"])},
+               columns=describe_columns(samples), label_names=_label_names(samples, info),
+               small=small)
+
+
+def _add_issue_columns(samples: pd.DataFrame, issues: pd.DataFrame | None) -> None:
+    """`issue_score` (and `issue_kind`, `issue_flagged` when present) joined onto the samples
+    in memory, so the map can be coloured by them; the store is not changed."""
+    if issues is None or "id" not in issues or "score" not in issues:
+        return
+    by_id = issues.assign(id=issues["id"].astype(str)).drop_duplicates("id").set_index("id")
+    for source, target in (("score", "issue_score"), ("kind", "issue_kind"),
+                           ("flagged", "issue_flagged")):
+        if source in by_id and target not in samples:
+            samples[target] = samples["id"].map(by_id[source])
+
+
+def _label_names(samples: pd.DataFrame, info: dict[str, Any]) -> tuple[str, ...]:
+    """Class names in class-index order, from `label`/`label_name` pairs (or `p_i` columns)."""
+    if "question" in samples:
+        return ()
+    if {"label", "label_name"} <= set(samples):
+        pairs = samples[["label", "label_name"]].dropna().drop_duplicates()
+        try:
+            named = {int(k): str(v) for k, v in zip(pairs["label"], pairs["label_name"], strict=True)}
+        except (TypeError, ValueError):
+            named = {}
+        n = max([*named, *(int(c[2:]) for c in samples if _is_prob(c))], default=-1) + 1
+        return tuple(named.get(i, str(i)) for i in range(n))
+    return tuple(str(int(c[2:])) for c in sorted((c for c in samples if _is_prob(c)),
+                                                  key=lambda c: int(c[2:])))
+
+
+def _is_prob(column: str) -> bool:
+    return column.startswith("p_") and column[2:].isdigit()
+
+
+def describe_columns(samples: pd.DataFrame) -> dict[str, Column]:
+    """Every column the map can colour or size by, with its kind and range or categories."""
+    out: dict[str, Column] = {}
+    for name in samples.columns:
+        if name in HIDDEN_COLUMNS:
+            continue
+        series = samples[name]
+        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+        if numeric:
+            values = pd.to_numeric(series, errors="coerce").astype(float)
+            finite = values[np.isfinite(values)]
+            if name in ("cluster", "predicted_label", "correct") or (
+                    pd.api.types.is_integer_dtype(series) and series.nunique() <= 32):
+                out[name] = Column(name, "categorical", _categories(series))
+            else:
+                out[name] = Column(name, "numeric", (), float(finite.min()) if len(finite) else None,
+                                   float(finite.max()) if len(finite) else None)
+        else:
+            cats = _categories(series)
+            if 0 < len(cats) <= MAX_CATEGORIES:
+                out[name] = Column(name, "categorical", cats)
+    return out
+
+
+def _categories(series: pd.Series) -> tuple[str, ...]:
+    """Distinct values as strings; numbers in numeric order (cluster 2 before cluster 10)."""
+    uniques = pd.unique(series.dropna())
+    if len(uniques) > MAX_CATEGORIES * 4:
+        return tuple(str(v) for v in uniques[:MAX_CATEGORIES + 1])
+    try:
+        ordered = sorted(uniques)
+    except TypeError:
+        ordered = sorted(uniques, key=str)
+    return tuple(dict.fromkeys(c for c in (_category(v) for v in ordered) if c is not None))
+
+
+def encode_column(series: pd.Series, column: Column) -> bytes:
+    if column.kind == "numeric":
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="<f4", na_value=np.nan)
+        return values.tobytes()
+    lookup = {c: i for i, c in enumerate(column.categories)}
+    strings = series.astype(object).where(series.notna(), None)
+    codes = np.fromiter((lookup.get(_category(v), NULL_CODE) for v in strings), dtype="<u2",
+                        count=len(series))
+    return codes.tobytes()
+
+
+def _category(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,272 @@
+// textlens population map: a small WebGL point renderer (one draw call for all points),
+// zoom/pan, hover picking through a uniform grid, lasso and box selection.
+// Every point is drawn: no sampling. Colours/sizes are per-point typed arrays.
+"use strict";
+
+const VERTEX = `
+attribute vec2 a_pos; attribute vec4 a_color; attribute float a_size;
+uniform vec2 u_scale; uniform vec2 u_offset; uniform float u_pixel;
+varying vec4 v_color;
+void main() {
+  gl_Position = vec4(a_pos * u_scale + u_offset, 0.0, 1.0);
+  gl_PointSize = a_size * u_pixel;
+  v_color = a_color;
+}`;
+const FRAGMENT = `
+precision mediump float; varying vec4 v_color;
+void main() {
+  vec2 d = gl_PointCoord - vec2(0.5);
+  if (dot(d, d) > 0.25) discard;
+  gl_FragColor = vec4(v_color.rgb * v_color.a, v_color.a);
+}`;
+
+class PointMap {
+  constructor(canvas, overlay) {
+    this.canvas = canvas;
+    this.overlay = overlay;  // 2-D canvas on top: lasso/box outline, hover ring
+    const gl = canvas.getContext("webgl", { antialias: false, premultipliedAlpha: true,
+                                            preserveDrawingBuffer: true });
+    if (!gl) throw new Error("WebGL is not available in this browser");
+    this.gl = gl;
+    this.program = this._program(VERTEX, FRAGMENT);
+    this.buffers = { pos: gl.createBuffer(), color: gl.createBuffer(), size: gl.createBuffer() };
+    this.n = 0;
+    this.view = { cx: 0, cy: 0, zoom: 1 };  // data centre and pixels per data unit
+    this.mode = "pan";
+    this.onHover = () => {};
+    this.onClick = () => {};
+    this.onSelect = () => {};
+    this.drawCount = 0;
+    this.marked = -1;  // the open sample, ringed on every draw
+    this._events();
+    new ResizeObserver(() => this.resize()).observe(canvas.parentElement);
+  }
+
+  _program(vs, fs) {
+    const gl = this.gl;
+    const compile = (type, src) => {
+      const s = gl.createShader(type); gl.shaderSource(s, src); gl.compileShader(s);
+      if (!gl.getShaderParameter(s, gl.COMPILE_STATUS)) throw new Error(gl.getShaderInfoLog(s));
+      return s;
+    };
+    const p = gl.createProgram();
+    gl.attachShader(p, compile(gl.VERTEX_SHADER, vs));
+    gl.attachShader(p, compile(gl.FRAGMENT_SHADER, fs));
+    gl.linkProgram(p);
+    return p;
+  }
+
+  // xs, ys: Float32Array of data coordinates.
+  setPoints(xs, ys) {
+    const n = xs.length, pos = new Float32Array(2 * n);
+    let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const x = xs[i], y = ys[i]; pos[2 * i] = x; pos[2 * i + 1] = y;
+      if (x < minX) minX = x; if (x > maxX) maxX = x; if (y < minY) minY = y; if (y > maxY) maxY = y;
+    }
+    this.n = n; this.xs = xs; this.ys = ys;
+    this.bounds = n ? { minX, maxX, minY, maxY } : { minX: 0, maxX: 1, minY: 0, maxY: 1 };
+    const gl = this.gl;
+    gl.bindBuffer(gl.ARRAY_BUFFER, this.buffers.pos);
+    gl.bufferData(gl.ARRAY_BUFFER, pos, gl.STATIC_DRAW);
+    this._grid();
+    this.resize();
+    this.fit();
+  }
+
+  // Uniform grid over the data bounds (CSR layout) for hover and click picking.
+  _grid() {
+    const G = 256, b = this.bounds, n = this.n;
+    const w = (b.maxX - b.minX) || 1, h = (b.maxY - b.minY) || 1;
+    const cell = new Int32Array(n), counts = new Int32Array(G * G + 1);
+    for (let i = 0; i < n; i++) {
+      const cx = Math.min(G - 1, Math.floor((this.xs[i] - b.minX) / w * G));
+      const cy = Math.min(G - 1, Math.floor((this.ys[i] - b.minY) / h * G));
+      cell[i] = cy * G + cx; counts[cell[i] + 1]++;
+    }
+    for (let c = 0; c < G * G; c++) counts[c + 1] += counts[c];
+    const fill = counts.slice(0, G * G), items = new Int32Array(n);
+    for (let i = 0; i < n; i++) items[fill[cell[i]]++] = i;
+    this.grid = { G, w, h, starts: counts, items };
+  }
+
+  setStyle(colors, sizes) {  // colors: Uint8Array(4n) RGBA, sizes: Float32Array(n) in CSS px
+    const gl = this.gl;
+    this.sizes = sizes;
+    gl.bindBuffer(gl.ARRAY_BUFFER, this.buffers.color);
+    gl.bufferData(gl.ARRAY_BUFFER, colors, gl.DYNAMIC_DRAW);
+    gl.bindBuffer(gl.ARRAY_BUFFER, this.buffers.size);
+    gl.bufferData(gl.ARRAY_BUFFER, sizes, gl.DYNAMIC_DRAW);
+    this.draw();
+  }
+
+  resize() {
+    const dpr = window.devicePixelRatio || 1, box = this.canvas.parentElement.getBoundingClientRect();
+    for (const c of [this.canvas, this.overlay]) {
+      c.width = Math.max(1, Math.round(box.width * dpr));
+      c.height = Math.max(1, Math.round(box.height * dpr));
+      c.style.width = box.width + "px"; c.style.height = box.height + "px";
+    }
+    this.cssW = box.width; this.cssH = box.height;
+    this.draw();
+  }
+
+  fit() {
+    const b = this.bounds, pad = 0.05;
+    const w = (b.maxX - b.minX) || 1, h = (b.maxY - b.minY) || 1;
+    this.view.cx = (b.minX + b.maxX) / 2; this.view.cy = (b.minY + b.maxY) / 2;
+    this.view.zoom = Math.min(this.cssW / (w * (1 + 2 * pad)), this.cssH / (h * (1 + 2 * pad)));
+    this.draw();
+  }
+
+  toScreen(x, y) {  // data -> CSS pixels inside the canvas
+    const v = this.view;
+    return [this.cssW / 2 + (x - v.cx) * v.zoom, this.cssH / 2 - (y - v.cy) * v.zoom];
+  }
+
+  toData(px, py) {
+    const v = this.view;
+    return [v.cx + (px - this.cssW / 2) / v.zoom, v.cy - (py - this.cssH / 2) / v.zoom];
+  }
+
+  draw() {
+    if (!this.n || !this.sizes) return;
+    const gl = this.gl, p = this.program, v = this.view, dpr = window.devicePixelRatio || 1;
+    gl.viewport(0, 0, this.canvas.width, this.canvas.height);
+    gl.clearColor(1, 1, 1, 1); gl.clear(gl.COLOR_BUFFER_BIT);
+    gl.enable(gl.BLEND); gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
+    gl.useProgram(p);
+    const sx = 2 * v.zoom / this.cssW, sy = 2 * v.zoom / this.cssH;
+    gl.uniform2f(gl.getUniformLocation(p, "u_scale"), sx, sy);
+    gl.uniform2f(gl.getUniformLocation(p, "u_offset"), -v.cx * sx, -v.cy * sy);
+    gl.uniform1f(gl.getUniformLocation(p, "u_pixel"), dpr);
+    const attr = (name, buffer, size, type, norm) => {
+      const loc = gl.getAttribLocation(p, name);
+      gl.bindBuffer(gl.ARRAY_BUFFER, buffer);
+      gl.enableVertexAttribArray(loc);
+      gl.vertexAttribPointer(loc, size, type, norm, 0, 0);
+    };
+    attr("a_pos", this.buffers.pos, 2, gl.FLOAT, false);
+    attr("a_color", this.buffers.color, 4, gl.UNSIGNED_BYTE, true);
+    attr("a_size", this.buffers.size, 1, gl.FLOAT, false);
+    gl.drawArrays(gl.POINTS, 0, this.n);
+    this.drawCount++;
+    this.ring(-1);
+    if (this.onDraw) this.onDraw(this.drawCount);
+  }
+
+  // Nearest point to a CSS-pixel position within `radius` px, or -1; `allowed(i)` filters.
+  pick(px, py, radius, allowed) {
+    if (!this.grid) return -1;
+    const [x, y] = this.toData(px, py), g = this.grid, b = this.bounds;
+    const r = radius / this.view.zoom;
+    const c0 = Math.max(0, Math.floor((x - r - b.minX) / g.w * g.G));
+    const c1 = Math.min(g.G - 1, Math.floor((x + r - b.minX) / g.w * g.G));
+    const r0 = Math.max(0, Math.floor((y - r - b.minY) / g.h * g.G));
+    const r1 = Math.min(g.G - 1, Math.floor((y + r - b.minY) / g.h * g.G));
+    let best = -1, bestD = r * r;
+    for (let row = r0; row <= r1; row++) {
+      for (let col = c0; col <= c1; col++) {
+        const c = row * g.G + col;
+        for (let k = g.starts[c]; k < g.starts[c + 1]; k++) {
+          const i = g.items[k];
+          if (allowed && !allowed(i)) continue;
+          const dx = this.xs[i] - x, dy = this.ys[i] - y, d = dx * dx + dy * dy;
+          if (d <= bestD) { bestD = d; best = i; }
+        }
+      }
+    }
+    return best;
+  }
+
+  // Positions inside a polygon given in CSS pixels (even-odd rule).
+  inside(polygon, allowed) {
+    const poly = polygon.map(([px, py]) => this.toData(px, py));
+    let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
+    for (const [x, y] of poly) {
+      minX = Math.min(minX, x); maxX = Math.max(maxX, x); minY = Math.min(minY, y); maxY = Math.max(maxY, y);
+    }
+    const out = [], m = poly.length;
+    for (let i = 0; i < this.n; i++) {
+      const x = this.xs[i], y = this.ys[i];
+      if (x < minX || x > maxX || y < minY || y > maxY || (allowed && !allowed(i))) continue;
+      let hit = false;
+      for (let a = 0, b = m - 1; a < m; b = a++) {
+        const ya = poly[a][1], yb = poly[b][1];
+        if ((ya > y) !== (yb > y) && x < (poly[b][0] - poly[a][0]) * (y - ya) / (yb - ya) + poly[a][0]) hit = !hit;
+      }
+      if (hit) out.push(i);
+    }
+    return out;
+  }
+
+  _outline(points, close) {
+    const ctx = this.overlay.getContext("2d"), dpr = window.devicePixelRatio || 1;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, this.cssW, this.cssH);
+    if (!points || points.length < 2) return;
+    ctx.beginPath(); ctx.moveTo(points[0][0], points[0][1]);
+    for (const [x, y] of points.slice(1)) ctx.lineTo(x, y);
+    if (close) ctx.closePath();
+    ctx.strokeStyle = "#222"; ctx.setLineDash([4, 3]); ctx.lineWidth = 1.5; ctx.stroke();
+    ctx.fillStyle = "rgba(40,90,200,0.08)"; ctx.fill();
+  }
+
+  ring(i) {  // hover ring around point i (or none), and the open sample's marker
+    const ctx = this.overlay.getContext("2d"), dpr = window.devicePixelRatio || 1;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, this.cssW, this.cssH);
+    const circle = (k, colour, width, extra) => {
+      const [x, y] = this.toScreen(this.xs[k], this.ys[k]);
+      ctx.beginPath(); ctx.arc(x, y, Math.max(5, this.sizes[k] / 2 + extra), 0, 2 * Math.PI);
+      ctx.strokeStyle = colour; ctx.lineWidth = width; ctx.setLineDash([]); ctx.stroke();
+    };
+    if (this.marked >= 0 && this.marked < this.n) { circle(this.marked, "#fff", 5, 5); circle(this.marked, "#d00", 2.5, 5); }
+    if (i >= 0) circle(i, "#000", 2, 3);
+  }
+
+  _events() {
+    const el = this.overlay;
+    let drag = null;
+    const local = (e) => { const r = el.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; };
+    el.addEventListener("wheel", (e) => {
+      e.preventDefault();
+      const [px, py] = local(e), [x, y] = this.toData(px, py);
+      this.view.zoom *= Math.exp(-e.deltaY * 0.0015);
+      const [nx, ny] = this.toData(px, py);
+      this.view.cx += x - nx; this.view.cy += y - ny;
+      this.draw();
+    }, { passive: false });
+    el.addEventListener("mousedown", (e) => {
+      const p = local(e);
+      drag = { start: p, last: p, path: [p], moved: false };
+    });
+    window.addEventListener("mousemove", (e) => {
+      const p = local(e);
+      if (!drag) {
+        if (e.target === el) this.onHover(p);
+        return;
+      }
+      if (Math.abs(p[0] - drag.start[0]) + Math.abs(p[1] - drag.start[1]) > 3) drag.moved = true;
+      if (this.mode === "pan") {
+        this.view.cx -= (p[0] - drag.last[0]) / this.view.zoom;
+        this.view.cy += (p[1] - drag.last[1]) / this.view.zoom;
+        this.draw();
+      } else if (this.mode === "lasso") {
+        drag.path.push(p); this._outline(drag.path, false);
+      } else {
+        const [a, b] = [drag.start, p];
+        drag.path = [a, [b[0], a[1]], b, [a[0], b[1]]]; this._outline(drag.path, true);
+      }
+      drag.last = p;
+    });
+    window.addEventListener("mouseup", (e) => {
+      if (!drag) return;
+      const d = drag; drag = null;
+      if (!d.moved) { this._outline(null); this.onClick(local(e)); return; }
+      if (this.mode !== "pan" && d.path.length >= 3) { this._outline(null); this.onSelect(d.path); }
+    });
+  }
+}
+
+window.PointMap = PointMap;

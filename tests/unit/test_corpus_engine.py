@@ -1,0 +1,86 @@
+"""The engine seam: rows per sentence in a deterministic order, equal to a plain forward pass."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from textlens.corpus.engine import (
+    Document,
+    EngineOptions,
+    LocalEngine,
+    SentenceEngine,
+    assign_labels,
+    predict_sentences,
+    segment_documents,
+)
+from textlens.errors import InputError
+
+DOCS = [Document("a", "We welcome the agreement. The war is a disaster for all of us.\nThank you."),
+        Document("b", "Peace is possible. " * 3 + "Hunger and conflict remain.", {"year": 2020}),
+        Document("c", "   ")]
+
+
+def test_local_engine_rows_match_an_unbatched_forward(tiny_classifier):
+    import torch
+
+    engine = LocalEngine(tiny_classifier, EngineOptions(batch_size=2))
+    assert isinstance(engine, SentenceEngine)
+    rows = engine.predict(DOCS)
+    assert [(r.doc_id, r.sentence_id) for r in rows] == [
+        ("a", 0), ("a", 1), ("a", 2), ("b", 0), ("b", 1), ("b", 2), ("b", 3)]
+    for row in rows:
+        assert DOCS[ord(row.doc_id) - ord("a")].text[row.start:row.end].split() == row.text.split()
+        enc = tiny_classifier.tokenizer(row.text, return_tensors="pt")
+        with torch.no_grad():
+            expected = torch.softmax(tiny_classifier.model(**enc).logits, -1)[0].numpy()
+        np.testing.assert_allclose(row.probabilities, expected, atol=1e-5)
+        assert row.label == tiny_classifier.label_names[int(expected.argmax())]
+        assert row.confidence == pytest.approx(float(expected.max()), abs=1e-6)
+
+
+def test_batch_size_and_document_split_do_not_change_rows(tiny_classifier):
+    whole = LocalEngine(tiny_classifier, EngineOptions(batch_size=64)).predict(DOCS)
+    parts = [row for doc in DOCS for row in
+             LocalEngine(tiny_classifier, EngineOptions(batch_size=1)).predict([doc])]
+    assert [(r.doc_id, r.sentence_id, r.start, r.end) for r in whole] == [
+        (r.doc_id, r.sentence_id, r.start, r.end) for r in parts]
+    np.testing.assert_allclose([r.probabilities for r in whole], [r.probabilities for r in parts],
+                               atol=1e-5)
+
+
+def test_long_sentence_is_truncated_and_flagged(tiny_classifier):
+    spans = segment_documents([Document("x", "word " * 40 + "end.")])
+    [row] = predict_sentences(tiny_classifier, spans, 8, max_length=16)
+    assert row.truncated and row.n_tokens > 16
+
+
+def test_token_batches_respect_both_caps_and_cover_every_sentence():
+    import random
+
+    from textlens.corpus.engine import token_batches
+
+    lengths = [random.Random(i).randint(3, 160) for i in range(500)]
+    batches = token_batches(lengths, 128, 8192)
+    assert sorted(i for b in batches for i in b) == list(range(500))
+    for batch in batches:
+        assert len(batch) <= 128
+        assert len(batch) == 1 or len(batch) * max(lengths[i] for i in batch) <= 8192
+    flat = [lengths[i] for b in batches for i in b]
+    assert flat == sorted(flat, reverse=True)  # longest first, so padding stays small
+
+
+def test_neutral_band_on_p_positive():
+    probs = np.array([[0.9, 0.1], [0.45, 0.55], [0.61, 0.39], [0.2, 0.8]])
+    assert assign_labels(probs, ("negative", "positive"), (0.4, 0.6)) == [
+        "negative", "neutral", "negative", "positive"]
+    assert assign_labels(probs, ("negative", "positive"), None)[1] == "positive"
+
+
+def test_bad_options_are_refused_with_the_valid_values():
+    with pytest.raises(InputError, match="rules, pysbd"):
+        EngineOptions(segmenter="spacy").check()
+    with pytest.raises(InputError, match="LOW,HIGH"):
+        EngineOptions(neutral_band=(0.7, 0.3)).check()
+    with pytest.raises(InputError, match="not sentiment labels"):
+        assign_labels(np.ones((1, 2)) / 2, ("LABEL_0", "LABEL_1"), (0.4, 0.6))

@@ -1,0 +1,137 @@
+"""Label issues: each signal against an independent computation, and planted noise found."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from textlens.latent import label_signals as signals
+from textlens.latent.label_issues import classification_issues
+
+
+def two_class_probs(n: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Gold labels and out-of-sample-like probabilities of a 90%-accurate model."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    logit = np.where(y == 1, 1.0, -1.0) * rng.gamma(2.0, 1.2, n) + rng.normal(0, 0.8, n)
+    p1 = 1 / (1 + np.exp(-logit))
+    return y, np.stack([1 - p1, p1], axis=1)
+
+
+def test_confident_joint_matches_cleanlab() -> None:
+    cleanlab = pytest.importorskip("cleanlab.count")
+    rng = np.random.default_rng(1)
+    for k in (2, 3, 4):
+        p = rng.dirichlet(np.ones(k) * 0.5, size=400)
+        y = rng.integers(0, k, 400)
+        y[:250] = p[:250].argmax(axis=1)
+        ours = signals.confident_joint(y, p)
+        assert np.allclose(ours.sum(axis=1), np.bincount(y, minlength=k))
+        # cleanlab rounds counts to integers; ours keeps fractions: within one count per cell
+        assert np.abs(ours / ours.sum() - cleanlab.estimate_joint(y, p)).max() <= k / 400
+
+
+def test_wrong_label_posterior_by_hand_and_symmetric_case() -> None:
+    p = np.array([[0.2, 0.8], [0.7, 0.3]])
+    n = np.array([[0.9, 0.3], [0.1, 0.7]])
+    got = signals.wrong_label_posterior(np.array([0, 0]), p, n)
+    assert got == pytest.approx([1 - 0.18 / (0.18 + 0.24), 1 - 0.63 / (0.63 + 0.09)])
+    y, probs = two_class_probs()
+    symmetric = np.array([[0.9, 0.1], [0.1, 0.9]])
+    post = signals.wrong_label_posterior(y, probs, symmetric)
+    loss = -np.log(probs[np.arange(len(y)), y])
+    assert (np.argsort(post, kind="stable") == np.argsort(loss, kind="stable")).mean() > 0.99
+
+
+def test_noise_posterior_discounts_the_direction_that_is_never_flipped() -> None:
+    """One-directional flips (1 -> 0): the posterior finds at least as many as the loss."""
+    y, probs = two_class_probs(n=2000, seed=2)
+    rng = np.random.default_rng(3)
+    flip = rng.choice(np.flatnonzero(y == 1), 160, replace=False)
+    noisy = y.copy()
+    noisy[flip] = 0
+    truth = np.zeros(len(y), bool)
+    truth[flip] = True
+    loss = -np.log(probs[np.arange(len(y)), noisy])
+    post = signals.wrong_label_posterior(noisy, probs)
+    hits = [truth[np.argsort(-s, kind="stable")[:160]].sum() for s in (loss, post)]
+    assert hits[1] >= hits[0] and hits[1] >= 120
+    n = signals.noise_transition(noisy, probs)
+    assert n[0, 1] > 3 * n[1, 0]  # estimated: many true 1s labelled 0, few the other way
+
+
+def test_blend_and_neighbour_agreement_by_brute_force() -> None:
+    rng = np.random.default_rng(4)
+    p, q = rng.dirichlet([1, 1, 1], 50), rng.dirichlet([1, 1, 1], 50)
+    b = signals.blend(p, q, 0.3)
+    manual = p ** 0.3 * q ** 0.7
+    assert np.allclose(b, manual / manual.sum(axis=1, keepdims=True))
+    x = rng.normal(size=(60, 8)).astype(np.float32)
+    y = rng.integers(0, 2, 60)
+    idx, sim = signals.latent_neighbours(x, 5)
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    for i in range(0, 60, 7):
+        s = unit @ unit[i]
+        s[i] = -np.inf
+        expected = np.argsort(-s)[:5]
+        assert set(idx[i]) == set(expected)
+        w = np.clip(s[expected], 0, None)
+        share = (w * (y[expected] == y[i])).sum() / w.sum()
+        assert signals.neighbour_label_agreement(idx, y, sim)[i] == pytest.approx(share, abs=1e-5)
+    assert signals.neighbour_label_agreement(idx, y)[0] == pytest.approx((y[idx[0]] == y[0]).mean())
+
+
+TEXTS = ["the film is a gripping , funny ride", "a dull , lifeless and overlong mess",
+         "the actors seem to have fun but the script is thin", "an utterly charming little movie",
+         "i hated every minute of this picture", "a solid , well crafted thriller with heart",
+         "the plot makes no sense at all", "beautifully shot and wonderfully acted"]
+
+
+def test_near_duplicate_pairs_match_a_dense_cosine() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = TEXTS + ["the film is a gripping funny ride", "a dull , lifeless overlong mess"]
+    pairs = signals.near_duplicate_pairs(texts)
+    v = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit_transform(
+        texts)
+    dense = (v @ v.T).toarray()
+    expected = {(i, j) for i in range(len(texts)) for j in range(i + 1, len(texts))
+                if dense[i, j] >= signals.NEAR_DUPLICATE_SIMILARITY}
+    assert {(i, j) for i, j, _ in pairs} == expected == {(0, 8), (1, 9)}
+    assert all(s == pytest.approx(dense[i, j]) for i, j, s in pairs)
+
+
+def test_conflicting_near_duplicates_rank_first_with_kind_and_reason() -> None:
+    """A copy with the other label ranks above every confident model error."""
+    texts = TEXTS + [t + " indeed" for t in TEXTS[:2]]
+    y = np.array([1, 0, 0, 1, 0, 1, 0, 1, 0, 1])  # the two copies carry the other label
+    p1 = np.array([0.9, 0.1, 0.3, 0.95, 0.05, 0.9, 0.2, 0.85, 0.88, 0.12])
+    p1[2] = 0.97  # a confident model error that is not a duplicate
+    probs = np.stack([1 - p1, p1], axis=1)
+    ids = [f"s{i}" for i in range(len(y))]
+    issues = classification_issues(ids, y, probs, ("neg", "pos"), texts=texts)
+    top = [i.id for i in issues[:4]]
+    assert set(top) == {"s0", "s1", "s8", "s9"}
+    by_id = {i.id: i for i in issues}
+    assert by_id["s8"].kind == "wrong class" and "near-duplicate of s0" in by_id["s8"].reason
+    assert by_id["s8"].rank < by_id["s0"].rank and by_id["s8"].flagged
+    assert by_id["s2"].kind == "wrong class" and by_id["s2"].rank == 5
+
+
+def test_embedding_head_blend_still_finds_uniform_flips() -> None:
+    from sklearn.datasets import make_blobs
+
+    x, y = make_blobs(n_samples=300, centers=2, n_features=16, cluster_std=3.0, random_state=0)
+    rng = np.random.default_rng(0)
+    flip = rng.choice(300, 20, replace=False)
+    noisy = y.copy()
+    noisy[flip] = 1 - noisy[flip]
+    centre = x.mean(axis=0)
+    direction = x[y == 1].mean(axis=0) - x[y == 0].mean(axis=0)
+    p1 = 1 / (1 + np.exp(-(x - centre) @ direction / 20))
+    probs = np.stack([1 - p1, p1], axis=1)
+    issues = classification_issues([str(i) for i in range(300)], noisy, probs, ("a", "b"),
+                                   embeddings=x.astype(np.float32))
+    found = {int(i.id) for i in issues[:20]}
+    assert len(found & set(flip.tolist())) >= 17
+    assert "embedding head p=" in issues[0].reason

@@ -1,0 +1,193 @@
+"""QA label issues: signals against hand and library computations; planted noise in synthetic
+questions (a synthetic 'model' whose n best favour the true answer) is found, controls are not."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from textlens.latent import label_qa
+from textlens.latent.label_issues import qa_label_issues
+from textlens.latent.label_qa import QASample
+
+NAMES = ["Anna Berg", "Tomas Kell", "Rita Ossa", "Ivan Pohl", "Lena Quist", "Marco Ruiz"]
+CITIES = ["Smiljan", "Graz", "Tromso", "Leuven", "Aarhus", "Bergamo"]
+RIVERS = ["Vessa", "Ilmar", "Trent", "Oder", "Kama", "Sava"]
+
+
+def fact_context(i: int) -> tuple[str, list[tuple[str, str]]]:
+    """A four-sentence context and (question, answer) pairs, one per sentence; the birth city
+    is mentioned twice (a second, valid mention for the controls)."""
+    name, city, river = NAMES[i % 6], CITIES[i % 6], RIVERS[(i + 2) % 6]
+    year, km, founder = 1850 + 7 * i, 100 + 13 * i, NAMES[(i + 3) % 6]
+    context = (f"{name} was born in {city} in {year}. The river {river} is {km} kilometres "
+               f"long. {founder} founded the observatory of the valley. Much later, {name} "
+               f"returned to {city} to teach.")
+    qas = [(f"Where was {name} born?", city), (f"When was {name} born?", str(year)),
+           (f"How long is the river {river}?", f"{km} kilometres"),
+           ("Who founded the observatory of the valley?", founder)]
+    return context, qas
+
+
+def model_nbest(context: str, answer_start: int, answer_end: int) -> tuple:
+    """n best of a good model: the true span, a one-word-longer span, a span elsewhere."""
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", context)]
+    nxt = next((w for w in words if w[0] > answer_end), words[-1])
+    other = words[1] if words[1][0] >= answer_end or words[1][1] <= answer_start else words[-1]
+    return ((answer_start, answer_end, 7.0), (answer_start, nxt[1], 4.0),
+            (other[0], other[1], 2.5))
+
+
+def loss_of(nbest: tuple, gold: tuple[int, int]) -> float:
+    probs = label_qa.nbest_probabilities(nbest)
+    mass = sum(p for (a, b, _), p in zip(nbest, probs, strict=True) if (a, b) == gold)
+    return float(-np.log(mass)) if mass > 0 else 9.0
+
+
+def build(contexts: int = 12, seed: int = 0):
+    """Samples with planted moved, swapped, boundary and control golds; returns (samples, kinds)."""
+    rng = np.random.default_rng(seed)
+    samples, kinds = [], []
+    for c in range(contexts):
+        context, qas = fact_context(c)
+        truth = [(context.index(a), context.index(a) + len(a)) for _, a in qas]
+        golds = list(truth)
+        kind = ["clean"] * 4
+        plan = c % 6
+        if plan == 0:  # moved to the unrelated sentence about the observatory
+            s = context.index("observatory")
+            golds[1], kind[1] = (s, s + len("observatory")), "moved"
+        elif plan == 1:
+            golds[1], golds[2], kind[1], kind[2] = truth[2], truth[1], "swapped", "swapped"
+        elif plan == 2:  # extended by two words
+            a, b = truth[2]
+            golds[2], kind[2] = (a, b + len(" long.")), "boundary"
+        elif plan == 3:  # the second, equally valid mention of the city
+            second = context.rindex(qas[0][1])
+            golds[0], kind[0] = (second, second + len(qas[0][1])), "control"
+        for q, ((question, _), gold, t) in enumerate(zip(qas, golds, truth, strict=True)):
+            nbest = model_nbest(context, *t)
+            noise = tuple((a, b, s + float(rng.normal(0, 0.3))) for a, b, s in nbest)
+            samples.append(QASample(f"c{c}q{q}", question, context, *gold, noise,
+                                    loss_of(noise, gold)))
+            kinds.append(kind[q])
+    return samples, np.array(kinds)
+
+
+def test_nbest_probabilities_mentions_and_token_f1() -> None:
+    from scipy.special import softmax
+
+    nbest = ((0, 3, 2.0), (4, 8, 1.0), (0, 8, -1.0))
+    assert label_qa.nbest_probabilities(nbest) == pytest.approx(softmax([2.0, 1.0, -1.0]))
+    text = "Graz is in Austria; Graz is old."
+    assert label_qa.mentions(text, "Graz") == [m.start() for m in re.finditer("Graz", text)]
+    assert label_qa.token_f1("the river Trent", "Trent river") == pytest.approx(1.0)
+    assert label_qa.token_f1("100 kilometres", "100 miles") == pytest.approx(0.5)
+
+
+def test_signals_by_hand() -> None:
+    context, qas = fact_context(0)
+    question, answer = qas[0]  # Where was Anna Berg born? -> Smiljan
+    first, second = context.index(answer), context.rindex(answer)
+    nbest = ((first, first + 7, 3.0), (first, first + 15, 2.0), (0, 4, 1.0))
+    p = label_qa.nbest_probabilities(nbest)
+    other_mention = label_qa.signals(QASample("x", question, context, second, second + 7, nbest,
+                                              2.0))
+    assert other_mention.mass_text == pytest.approx(p[0])  # same text, other mention
+    assert other_mention.mass_exact == 0.0 and other_mention.mass_overlap == 0.0
+    extended = label_qa.signals(QASample("x", question, context, first, first + 15, nbest, 1.0))
+    assert extended.mass_exact == pytest.approx(p[1])
+    assert extended.mass_overlap == pytest.approx(p[0] + p[1])
+    assert extended.features()[3] == pytest.approx(p[0])  # boundary mass
+    assert extended.one_end_mass == pytest.approx(p[0])  # same start, other end
+    # "Where was Anna Berg born?": content words anna, berg, born; the observatory sentence
+    # shares none, the first sentence all three
+    obs = context.index("observatory")
+    moved = label_qa.signals(QASample("x", question, context, obs, obs + 11, nbest, 5.0))
+    assert moved.gold_relatedness == 0.0 and moved.relatedness_gap == pytest.approx(1.0)
+    assert moved.p_top == pytest.approx(p[0]) and moved.loss == 5.0
+
+
+def test_claimed_by_another_question_on_the_same_context() -> None:
+    samples, kinds = build(contexts=2)
+    claimed = label_qa.claimed_scores(samples)
+    swapped = [i for i, k in enumerate(kinds) if k == "swapped"]
+    assert len(swapped) == 2
+    for i in swapped:
+        partner = next(j for j in swapped if j != i)
+        p_top = label_qa.nbest_probabilities(samples[partner].nbest)[0]
+        assert claimed[i] == (pytest.approx(p_top), samples[partner].id)
+    assert all(claimed[i][0] == 0.0 for i, k in enumerate(kinds) if k == "clean")
+
+
+def test_planted_qa_noise_ranks_first_and_controls_are_not_flagged() -> None:
+    """Moved and swapped golds rank first and are flagged; boundaries come next, read as
+    `wrong boundary`; a gold at another mention of the model's answer is never flagged and
+    ranks below every moved or swapped gold (the loss alone would put it near the top)."""
+    samples, kinds = build(contexts=24)
+    issues = qa_label_issues(samples)
+    by_id = {i.id: i for i in issues}
+    kind_of = dict(zip((s.id for s in samples), kinds, strict=True))
+    span_errors = [i for i, k in kind_of.items() if k in ("moved", "swapped")]
+    boundaries = [i for i, k in kind_of.items() if k == "boundary"]
+    controls = [i for i, k in kind_of.items() if k == "control"]
+    assert {i.id for i in issues[:len(span_errors)]} == set(span_errors)
+    assert all(by_id[i].kind == "wrong span" and by_id[i].flagged for i in span_errors)
+    index = {s.id: s for s in samples}
+    assert all(label_qa.kind_of(label_qa.signals(index[i])) == "wrong boundary"
+               for i in boundaries)
+    assert all(by_id[i].kind in ("wrong boundary", "none") for i in boundaries)  # none: < 0.5
+    top = len(span_errors) + len(boundaries) + 1
+    assert sum(by_id[i].rank <= top for i in boundaries) >= len(boundaries) - 1
+    assert all(not by_id[i].flagged and by_id[i].kind == "none" for i in controls)
+    by_loss = sorted(samples, key=lambda s: -(s.loss or 0.0))
+    assert any(s.id in controls for s in by_loss[:len(span_errors)])  # the baseline is fooled
+    swapped = next(i for i, k in kind_of.items() if k == "swapped")
+    assert "answer" in by_id[swapped].reason and "question c" in by_id[swapped].reason
+
+
+def test_ambiguous_when_two_spans_in_related_sentences_share_the_mass() -> None:
+    context = ("Zond 5 was the first spacecraft to circle the Moon and return to Earth. "
+               "Apollo 8 was the first crewed spacecraft to circle the Moon.")
+    question = "What was the first spacecraft to circle the Moon?"
+    zond, apollo = context.index("Zond 5"), context.index("Apollo 8")
+    nbest = ((apollo, apollo + 8, 3.0), (zond, zond + 6, 2.8), (0, 4, 0.0))
+    sig = label_qa.signals(QASample("z", question, context, zond, zond + 6, nbest, 1.5))
+    assert label_qa.kind_of(sig) == "ambiguous" and not sig.top_in_gold_sentence
+    assert "review as ambiguous" in label_qa.reason_of(sig, "ambiguous")
+    same = label_qa.signals(QASample("s", question, context, zond, zond + 6,
+                                     ((context.index("Moon"), context.index("Moon") + 4, 3.0),
+                                      (apollo, apollo + 8, 2.8)), 1.5))
+    assert same.top_in_gold_sentence  # the rival sits in the gold's own sentence
+    obs = context.index("Earth")
+    wrong = label_qa.signals(QASample("w", question, context, obs, obs + 5,
+                                      ((apollo, apollo + 8, 6.0),), 7.0))
+    assert label_qa.kind_of(wrong) == "wrong span"
+
+
+def test_qa_samples_read_the_samples_table() -> None:
+    """The pipeline's frame (answers as JSON, n best as JSON) becomes detector samples."""
+    import json
+
+    import pandas as pd
+
+    from textlens.latent.label_issues import qa_samples
+
+    context, qas = fact_context(1)
+    start = context.index(qas[0][1])
+    frame = pd.DataFrame({
+        "id": ["a", "b", "c"], "question": [qas[0][0]] * 3, "context": [context] * 3,
+        "answers": [json.dumps([qas[0][1], "x"]), json.dumps([qas[0][1]]), json.dumps([])],
+        "answer_starts": [json.dumps([start, 0]), json.dumps([start]), json.dumps([])],
+        "nbest": [json.dumps([[start, start + 4, 1.5], [0, 4, 0.5]]), None, None],
+        "pred_start": [start, 3, 0], "pred_end": [start + 4, 9, 0],
+        "loss": [0.7, float("nan"), 1.0]})
+    samples = qa_samples(frame)
+    assert [s.id for s in samples] == ["a", "b"]  # no gold answer: nothing to audit
+    assert samples[0].gold_start == start and samples[0].gold_end == start + len(qas[0][1])
+    assert samples[0].nbest == ((start, start + 4, 1.5), (0, 4, 0.5)) and samples[0].loss == 0.7
+    assert samples[1].nbest == ((3, 9, 0.0),) and samples[1].loss is None
+    with pytest.warns(UserWarning, match="nbest"):
+        assert len(qa_samples(frame.drop(columns="nbest"))) == 2
