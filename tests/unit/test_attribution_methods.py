@@ -126,3 +126,31 @@ def test_qa_start_end_and_gold(tiny_qa) -> None:
     assert loss.start.method == "loss" and loss.gold_span == (0, 3)
     d = loss.to_dict()
     assert {"answer", "tokens", "scores", "words", "word_scores"} <= set(d["start"])
+
+
+def test_methods_live_in_the_methods_package_and_state_their_contract() -> None:
+    import importlib
+    import pkgutil
+
+    from textlens.attribution import methods
+    from textlens.attribution.registry import AttributionMethod, register
+
+    modules = {m.name for m in pkgutil.iter_modules(methods.__path__) if not m.name.startswith("_")}
+    built = {name: get_method(name) for name in list_methods()}
+    # One method a module, each found through the registry, none registered from elsewhere.
+    assert {type(m).__module__.rsplit(".", 1)[-1] for m in built.values()} == modules
+    assert all(type(m).__module__.startswith("textlens.attribution.methods.")
+               for m in built.values())
+    for name, method in built.items():
+        assert isinstance(method, AttributionMethod)
+        assert isinstance(method.needs_gold, bool)
+        assert method.needs_gold == (name == "loss")
+    assert importlib.import_module("textlens.attribution.methods.loss_attribution")
+
+    class Incomplete:  # no needs_gold, no attribute()
+        name = "incomplete"
+        description = "lacks the contract"
+
+    with pytest.raises(TypeError, match="needs_gold, attribute"):
+        register("incomplete")(Incomplete)
+    assert "incomplete" not in list_methods()

@@ -91,17 +91,3 @@ def test_every_ig_row_is_a_quadrature_node(sharp_classifier, monkeypatch) -> Non
                    nodes_per_segment=3, initial_segments=1)
     assert any(e.steps > 3 for e in exps)  # some texts were refined (one 3-node segment first)
     assert sum(rows) == sum(e.steps for e in exps)
-
-
-def test_length_groups_bound_size_and_padding() -> None:
-    from textlens.attribution.api import length_groups
-
-    rng = np.random.default_rng(0)
-    lengths = [int(n) for n in rng.integers(3, 120, size=300)]
-    groups = length_groups(lengths, 16, slack=0.08)
-    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
-    for group in groups:
-        longest = max(lengths[i] for i in group)
-        assert len(group) <= 16
-        assert all(longest - lengths[i] <= max(1, 0.08 * longest) for i in group)
-    assert len(groups) < len(set(lengths))  # near-equal lengths do share passes

@@ -117,3 +117,49 @@ def test_predict_qa_returns_a_span_of_the_context_and_a_loss(tiny_qa):
     (pred,) = predict_qa(tiny_qa, [example], progress=False)
     assert pred.answer == context[pred.start_char:pred.end_char] and pred.answer
     assert pred.loss is not None and pred.loss > 0
+
+
+def test_length_batches_bound_rows_and_padded_tokens():
+    lengths = [3, 50, 4, 49, 5, 48, 47]
+    batches = length_batches(lengths, 3, max_tokens=100)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert all(len(b) <= 3 and len(b) * max(lengths[i] for i in b) <= 100 or len(b) == 1
+               for b in batches)
+    assert [lengths[i] for b in batches for i in b] == sorted(lengths, reverse=True)
+
+
+def test_length_sorted_batches_give_what_each_sample_alone_gives(tiny_classifier, tiny_qa):
+    """Sorting by length and padding per batch changes no result: batched == one at a time."""
+    from textlens.latent.embeddings import EmbeddingOptions, embed_qa, embed_texts
+
+    texts = ["fine", "a good film with a long and winding plot that goes nowhere at all",
+             "bad", "an utterly wonderful, moving film", "so-so, really", "ok then"]
+    gold = [1, 0, 0, 1, 1, 0]
+    alone = predict_classification(tiny_classifier, texts, gold, batch_size=1, progress=False)
+    batched = predict_classification(tiny_classifier, texts, gold, batch_size=4, max_tokens=60,
+                                     progress=False)
+    assert np.allclose(alone.probabilities, batched.probabilities, atol=1e-5)
+    assert np.allclose(alone.loss, batched.loss, atol=1e-5)
+    for pooling in ("cls", "mean"):
+        one = embed_texts(tiny_classifier, texts, EmbeddingOptions(pooling=pooling, batch_size=1),
+                          progress=False)
+        many = embed_texts(tiny_classifier, texts, EmbeddingOptions(pooling=pooling, batch_size=4),
+                           progress=False)
+        assert np.allclose(one, many, atol=1e-5)
+        # and the order of the inputs does not matter either
+        perm = [3, 0, 5, 1, 4, 2]
+        shuffled = embed_texts(tiny_classifier, [texts[i] for i in perm],
+                               EmbeddingOptions(pooling=pooling, batch_size=4), progress=False)
+        assert np.allclose(shuffled, many[perm], atol=1e-5)
+    context = "The Eiffel Tower is in Paris. It was built in 1889 by a team of engineers."
+    examples = [QAExample(f"q{i}", "t", context[: 30 + 15 * i], q, ())
+                for i, q in enumerate(["When?", "Where is the tower, and who built it?", "Who?"])]
+    qa_alone = predict_qa(tiny_qa, examples, batch_size=1, progress=False)
+    qa_batched = predict_qa(tiny_qa, examples, batch_size=3, progress=False)
+    for a, b in zip(qa_alone, qa_batched, strict=True):
+        assert (a.start_char, a.end_char) == (b.start_char, b.end_char)
+        assert a.score == pytest.approx(b.score, abs=1e-4)
+    assert np.allclose(embed_qa(tiny_qa, examples, options=EmbeddingOptions(batch_size=1),
+                                progress=False),
+                       embed_qa(tiny_qa, examples, options=EmbeddingOptions(batch_size=3),
+                                progress=False), atol=1e-5)

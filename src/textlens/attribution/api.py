@@ -1,9 +1,12 @@
 """`explain`: attribute a batch of texts (or QA pairs) in one call.
 
-Pipeline: encode (a long QA context: pick one window, `qa_windows`) -> bucket by exact token
-length -> one prediction pass per bucket -> resolve targets -> the method attributes each bucket
-(in chunks) -> aggregate into Explanation values.
-Equal-length buckets mean no padding: on CPU padding costs more than batching saves.
+Pipeline: encode (a long QA context: pick one window, `qa_windows`) -> prediction passes over
+the texts sorted by length -> resolve targets -> chunks of jobs sorted by length go to the
+method on worker threads -> aggregate into Explanation values.
+Rows of different lengths are right-padded with an attention mask (which changes no row's
+output). How many rows a pass holds and how much padding it may carry are chosen by device
+(`workers.batching_for`): on a CPU padding costs its full compute, so rows within 8% of length;
+on an accelerator every text of the call shares each IG round's passes.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from textlens.attribution.targets import (
     classification_targets,
     qa_targets,
 )
-from textlens.attribution.workers import default_workers, map_chunks
+from textlens.attribution.workers import batching_for, even_chunks, map_chunks
 from textlens.choices import check_choice
 from textlens.errors import InputError
 from textlens.models.loading import LoadedModel, ensure_loaded
@@ -51,8 +54,9 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str,
             labels: Sequence[int] | None = None,
             answers: Sequence[tuple[int, int] | None] | None = None, parts: str = "both",
             aggregation: Aggregation = "sum", truncate: bool = False,
-            doc_stride: int | None = None, max_tokens_per_pass: int = 4096,
-            jobs_per_chunk: int = 16, workers: int | None = None, progress: bool = True,
+            doc_stride: int | None = None, max_tokens_per_pass: int | None = None,
+            jobs_per_chunk: int | None = None, workers: int | None = None,
+            pad_slack: float | None = None, progress: bool = True,
             **method_options: Any) -> list[Result]:
     """Explain each input's prediction; one value per input, in input order. `model` is a
     model directory, a hub id (with a network) or a `LoadedModel`.
@@ -64,9 +68,12 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str,
     against `labels` / `answers` (character spans in the context). Method options such as
     `steps`, `tolerance`, `rule` pass through (see `list_methods()`). A QA context longer than
     the model takes is read in windows as the model was trained (`QAWindowing`; `doc_stride`
-    overrides the tokens they share), and the window holding the explained span is explained. Chunks of
-    `jobs_per_chunk` texts of near-equal length run on `workers` threads (default: one per
-    CPU thread torch may use, each single-threaded; see `workers.py`)."""
+    overrides the tokens they share), and the window holding the explained span is explained.
+    Batching (defaults by device, `workers.batching_for`): chunks of about `jobs_per_chunk`
+    texts sorted by length run on `workers` threads (CPU: one per thread torch may use, each
+    single-threaded); each IG round of a chunk runs all its pending rows in passes of
+    `max_tokens_per_pass` tokens whose rows differ in length by at most `pad_slack` (padded
+    with a mask)."""
     model = ensure_loaded(model)
     algo = get_method(method, **method_options)
     check_choice("aggregation", aggregation, AGGREGATIONS)
@@ -74,11 +81,13 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str,
     windows = qa_windowing(model, stride=doc_stride) if model.task == "qa" else None
     if isinstance(inputs, str) or (model.task == "qa" and _is_pair(inputs)):
         inputs = [inputs]  # type: ignore[list-item]
-    is_loss = bool(getattr(algo, "needs_gold", False))
+    is_loss = algo.needs_gold
     if is_loss and labels is None and answers is None:
         raise InputError("Loss attribution needs the ground truth.",
                          "pass labels=[...] (classification) or answers=[...] (QA).")
-    runner = Runner(model, max_tokens_per_pass)
+    batching = batching_for(model.device, max_tokens_per_pass, jobs_per_chunk, pad_slack,
+                            workers)
+    runner = Runner(model, batching.max_tokens_per_pass, batching.pad_slack)
     _check_gold(len(inputs), labels, answers)
     chosen = [_encode(model, item, truncate, runner, target, is_loss,
                       None if answers is None else answers[i], windows)
@@ -90,8 +99,9 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str,
     predictions = {i: c.outputs for i, c in enumerate(chosen) if c.outputs is not None}
     pending = [i for i in range(len(encoded)) if i not in predictions]
     with frozen(model.model):
-        for group in length_groups([len(encoded[i]) for i in pending], 64):
-            members = [pending[g] for g in group]
+        order = sorted(pending, key=lambda i: -len(encoded[i]))
+        for sl in runner.pass_slices(np.array([len(encoded[i]) for i in order])):
+            members = order[sl]
             raw = runner.raw(*pad_rows([embeds[i] for i in members], [types[i] for i in members]))
             for r, i in enumerate(members):
                 predictions[i] = {k: v[r, :len(encoded[i])] if k != "logits" else v[r]
@@ -104,12 +114,12 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str,
                               None if answers is None else answers[i]):
                 jobs.append(Job(e, t, embeds[i], types[i], e.baseline_ids(runner.pad_id)))
                 owner.append(i)
-        chunks = length_groups([len(job.encoded) for job in jobs], jobs_per_chunk)
+        chunks = even_chunks([len(job.encoded) for job in jobs], batching.jobs_per_chunk,
+                             batching.workers)
         # Workers share the model; it is frozen for the whole block, so their own `frozen`
         # blocks (in Runner.gradients) find nothing to change and cannot race.
         done = map_chunks(lambda chunk: algo.attribute(runner, [jobs[j] for j in chunk]), chunks,
-                          default_workers(model.device) if workers is None else workers,
-                          f"Explaining ({algo.name})" if progress else None)
+                          batching.workers, f"Explaining ({algo.name})" if progress else None)
         results: list[RawAttribution | None] = [None] * len(jobs)
         for chunk, raws in zip(chunks, done, strict=True):
             for j, raw_attr in zip(chunk, raws, strict=True):
@@ -160,23 +170,6 @@ def _check_gold(n: int, labels: Sequence[int] | None, answers: Sequence | None) 
     for name, gold in (("labels", labels), ("answers", answers)):
         if gold is not None and len(gold) != n:
             raise InputError(f"{len(gold)} {name} for {n} inputs.", f"pass one of {name} each.")
-
-
-def length_groups(lengths: Sequence[int], size: int, slack: float = 0.08) -> list[list[int]]:
-    """Indices grouped by near-equal length (longest first): at most `size` per group, and
-    padding to the group's longest at most `slack` of it (or 1 token), so that passes are big
-    (which CPUs need to be efficient) without spending much on padding. 8% measured best on
-    100 SST-2 sentences: 15% spent 7.8% of all token-rows on padding, exact lengths made 3x
-    as many small passes."""
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    groups: list[list[int]] = []
-    for i in order:
-        if groups and len(groups[-1]) < size and (
-                lengths[groups[-1][0]] - lengths[i] <= max(1, slack * lengths[groups[-1][0]])):
-            groups[-1].append(i)
-        else:
-            groups.append([i])
-    return groups
 
 
 def _qa_prediction(e: Encoded, pred: dict[str, np.ndarray]):

@@ -1,15 +1,19 @@
 """The seam between the engine and the methods: a `Job` to explain, the `RawAttribution` a method
 returns, the `AttributionMethod` protocol, and the registry that finds methods by name.
 
-A method is a frozen dataclass whose fields are its options; `get_method("ig", steps=50)` builds
-one. Methods receive jobs of one exact token length, so they can batch rows without padding.
+Methods live in `attribution/methods/`, one a module (as Captum's `attr/_core`); importing that
+package registers each of them with `@register`, and `list_methods()` lists what registered (as
+inseq's `list_feature_attribution_methods()`). A method is a frozen dataclass whose fields are its
+options; `get_method("ig", steps=50)` builds one. Methods receive jobs of near-equal token length
+(any lengths on an accelerator) and batch their rows right-padded with an attention mask
+(`runner.pad_rows`), which leaves every row's output unchanged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from textlens.attribution.encoding import Encoded
 from textlens.attribution.targets import Target
@@ -46,12 +50,20 @@ class RawAttribution:
 
 @runtime_checkable
 class AttributionMethod(Protocol):
-    name: str
-    description: str
+    """What the engine needs of a method. `needs_gold`: the method explains the loss against the
+    ground truth, so `explain` refuses to run it without labels or answers (before any work)."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    needs_gold: ClassVar[bool]
 
     def attribute(self, runner: Runner, jobs: Sequence[Job]) -> list[RawAttribution]:
-        """Attribute jobs that share one token length."""
+        """One RawAttribution per job, in order. Jobs may differ in token length: rows are
+        right-padded with an attention mask (`pad_rows`), which changes no row's output."""
         ...
+
+
+_CONTRACT = ("name", "description", "needs_gold", "attribute")
 
 
 _REGISTRY: dict[str, type] = {}
@@ -59,7 +71,13 @@ _ALIASES: dict[str, str] = {}
 
 
 def register(name: str, *aliases: str) -> Callable[[type], type]:
+    """Class decorator: make a method findable by `name` and its aliases. A class missing part
+    of the `AttributionMethod` contract is refused here, at import, not at its first use."""
     def add(cls: type) -> type:
+        missing = [attr for attr in _CONTRACT if not hasattr(cls, attr)]
+        if missing:
+            raise TypeError(f"Attribution method {cls.__name__} lacks {', '.join(missing)} "
+                            "(see registry.AttributionMethod).")
         _REGISTRY[name] = cls
         for alias in aliases:
             _ALIASES[alias] = name
@@ -68,13 +86,7 @@ def register(name: str, *aliases: str) -> Callable[[type], type]:
 
 
 def _load_builtin() -> None:
-    from textlens.attribution import (  # noqa: F401  (importing registers them)
-        gradient_x_input,
-        integrated_gradients,
-        loss_attribution,
-        occlusion,
-        saliency,
-    )
+    import textlens.attribution.methods  # noqa: F401  (importing registers every method)
 
 
 def list_methods() -> dict[str, str]:

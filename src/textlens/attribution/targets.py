@@ -48,25 +48,71 @@ class Target:
     name: str  # human-readable: "probability of positive", "start logit at token 12"
 
 
-def score_rows(outputs: dict[str, torch.Tensor], targets: Sequence[Target]) -> torch.Tensor:
+_KINDS: tuple[Score, ...] = ("logit", "probability", "loss")
+
+
+@dataclass(frozen=True)
+class TargetTable:
+    """The targets of many rows as index tensors, so that a pass reads every row's scalar with
+    one gather instead of a Python loop over rows (which cost more than the model on a GPU)."""
+
+    heads: tuple[str, ...]
+    head: torch.Tensor  # (R,) position in `heads`
+    index: torch.Tensor  # (R,) class or token position
+    kind: torch.Tensor  # (R,) position in _KINDS
+    kinds: frozenset[Score]
+
+    @classmethod
+    def of(cls, targets: Sequence[Target], device: torch.device | str = "cpu") -> TargetTable:
+        import torch
+
+        heads = tuple(sorted({t.head for t in targets}))
+        return cls(heads,
+                   torch.tensor([heads.index(t.head) for t in targets], device=device),
+                   torch.tensor([t.index for t in targets], device=device),
+                   torch.tensor([_KINDS.index(t.score) for t in targets], device=device),
+                   frozenset(t.score for t in targets))
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, rows: torch.Tensor | slice) -> TargetTable:
+        return self.take(rows)
+
+    def take(self, rows: torch.Tensor | slice) -> TargetTable:
+        """The table of the given rows (in that order)."""
+        return TargetTable(self.heads, self.head[rows], self.index[rows], self.kind[rows],
+                           self.kinds)
+
+    def to(self, device: torch.device) -> TargetTable:
+        return TargetTable(self.heads, self.head.to(device), self.index.to(device),
+                           self.kind.to(device), self.kinds)
+
+
+def score_rows(outputs: dict[str, torch.Tensor],
+               targets: Sequence[Target] | TargetTable) -> torch.Tensor:
     """The scalar each row explains: outputs[head][row] read at index as a probability, logit or
     loss. Rows may mix heads of the same width (QA start and end)."""
     import torch
 
-    rows = torch.stack([outputs[t.head][r] for r, t in enumerate(targets)]).float()
-    index = torch.tensor([t.index for t in targets], device=rows.device)[:, None]
-    logit = rows.gather(1, index)[:, 0]
+    table = targets if isinstance(targets, TargetTable) else TargetTable.of(
+        targets, next(iter(outputs.values())).device)
+    if len(table.heads) == 1:
+        rows = outputs[table.heads[0]].float()
+    else:
+        stacked = torch.stack([outputs[h] for h in table.heads]).float()
+        rows = stacked[table.head, torch.arange(len(table), device=stacked.device)]
+    index = table.index[:, None]
+    if table.kinds == {"logit"}:
+        return rows.gather(1, index)[:, 0]
     log_p = torch.log_softmax(rows, dim=-1).gather(1, index)[:, 0]
-    kinds = [t.score for t in targets]
-    if all(k == "logit" for k in kinds):
-        return logit
-    if all(k == "probability" for k in kinds):
+    if table.kinds == {"probability"}:
         return log_p.exp()
-    if all(k == "loss" for k in kinds):
+    if table.kinds == {"loss"}:
         return -log_p
-    out = torch.where(torch.tensor([k == "probability" for k in kinds], device=rows.device),
-                      log_p.exp(), logit)
-    return torch.where(torch.tensor([k == "loss" for k in kinds], device=rows.device), -log_p, out)
+    logit = rows.gather(1, index)[:, 0]
+    out = torch.where(table.kind == _KINDS.index("probability"), log_p.exp(), logit)
+    return torch.where(table.kind == _KINDS.index("loss"), -log_p, out)
 
 
 def classification_targets(request: str | int | None, probabilities: Sequence[float],

@@ -8,9 +8,11 @@ chunks share nothing but the frozen model, so results do not depend on the worke
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from textlens.progress import track
@@ -28,6 +30,58 @@ def default_workers(device: torch.device) -> int:
     import torch  # noqa: F811
 
     return max(1, torch.get_num_threads()) if device.type == "cpu" else 1
+
+
+@dataclass(frozen=True)
+class Batching:
+    """How attribution work is cut up: `workers` threads take chunks of at most
+    `jobs_per_chunk` jobs (sorted by length); each IG round of a chunk runs all its texts'
+    pending rows in passes of at most `max_tokens_per_pass` tokens, padded to the pass's
+    longest row, which is at most `pad_slack` longer than its shortest (or 1 token)."""
+
+    max_tokens_per_pass: int
+    jobs_per_chunk: int
+    pad_slack: float
+    workers: int
+
+
+def batching_for(device: torch.device, max_tokens_per_pass: int | None = None,
+                 jobs_per_chunk: int | None = None, pad_slack: float | None = None,
+                 workers: int | None = None) -> Batching:
+    """Defaults by device, each overridable. CPU: a core is busy from ~1,000 tokens a pass on,
+    and padding is paid in full, so passes of 4,096 tokens within 8% of length, 64 jobs a chunk
+    (small enough to balance the workers, big enough that late IG rounds still fill a pass).
+    Accelerator: one worker, every job in one chunk and 65,536-token passes, since a GPU is
+    starved by small passes and Python, not by padding (an H100 ran IG at 10% of its bare
+    forward+backward ceiling with 16-job chunks; /work/shared/notes/gpu.md)."""
+    cpu = device.type == "cpu"
+    return Batching(
+        max_tokens_per_pass or (4096 if cpu else 65536),
+        jobs_per_chunk or (64 if cpu else 1 << 20),
+        (0.08 if cpu else 1.0) if pad_slack is None else pad_slack,
+        default_workers(device) if workers is None else workers)
+
+
+def even_chunks(lengths: Sequence[int], jobs_per_chunk: int, workers: int = 1) -> list[list[int]]:
+    """Indices sorted longest first, cut into contiguous chunks of near-equal total length
+    (what a chunk costs): as many as `jobs_per_chunk` asks, rounded up to a multiple of
+    `workers` so that no worker idles at the end while another finishes a long chunk."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    count = math.ceil(len(order) / max(1, jobs_per_chunk))
+    if workers > 1:
+        count = min(len(order), workers * math.ceil(count / workers))
+    total = sum(lengths[i] for i in order)
+    chunks: list[list[int]] = [[]] if order else []
+    done = 0
+    for placed, i in enumerate(order):
+        unopened = count - len(chunks)
+        if chunks[-1] and unopened > 0 and (
+                done >= total * len(chunks) / count or len(chunks[-1]) >= jobs_per_chunk
+                or len(order) - placed <= unopened):
+            chunks.append([])
+        chunks[-1].append(i)
+        done += lengths[i]
+    return chunks
 
 
 @contextmanager

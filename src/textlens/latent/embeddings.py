@@ -1,5 +1,9 @@
 """Sample embeddings from a model's hidden states: one vector a sample, for maps and neighbours.
 
+Samples go through the model in batches of near-equal length (sorted, padded per batch, no
+gradients: `models.predict.length_batches`), so results do not depend on the order or the
+batch size (tested) and little compute is spent on padding.
+
 Classification pools the chosen layer with [CLS] (what the classifier head reads) or the mean
 over tokens. QA pools the question+context window with [CLS], the mean, or the mean over the
 predicted span's tokens (the states the span head scored), for which the window holding the
@@ -16,7 +20,7 @@ import numpy as np
 
 from textlens.data.types import QAExample
 from textlens.models.loading import LoadedModel
-from textlens.models.predict import length_batches
+from textlens.models.predict import inference_batching, length_batches
 from textlens.models.qa import char_span_to_tokens, encode_qa, qa_windowing
 from textlens.progress import track
 
@@ -30,8 +34,9 @@ Pooling = Literal["cls", "mean", "span"]
 class EmbeddingOptions:
     layer: int = -1  # index into hidden_states: -1 = last layer, 0 = the embedding layer
     pooling: Pooling | None = None  # None: cls for classification, mean for QA
-    batch_size: int = 32
+    batch_size: int | None = None  # None: by device (models.predict.inference_batching)
     max_length: int = 384
+    max_tokens: int | None = None  # padded tokens a batch may hold; None: by device
 
     def pooling_for(self, task: str) -> Pooling:
         if self.pooling is not None:
@@ -64,8 +69,9 @@ def _run(loaded: LoadedModel, features: list[dict[str, list[int]]], options: Emb
 
     dim = int(loaded.model.config.hidden_size)
     out = np.zeros((len(features), dim), dtype=np.float32)
-    batches = length_batches([len(f["input_ids"]) for f in features], options.batch_size)
-    many = progress and len(features) > options.batch_size
+    rows, tokens = inference_batching(loaded.device, options.batch_size, options.max_tokens)
+    batches = length_batches([len(f["input_ids"]) for f in features], rows, tokens)
+    many = progress and len(batches) > 1
     iterator = track(batches, "Embedding") if many else batches
     with torch.inference_mode():
         for batch in iterator:

@@ -68,7 +68,7 @@ def chunks(n: int, size: int) -> list[slice]:
 
 
 def predict_chunk(loaded: LoadedModel, dataset: Dataset, part: slice,
-                  batch_size: int = 32) -> pd.DataFrame:
+                  batch_size: int | None = None) -> pd.DataFrame:
     """Predictions for `dataset.examples[part]` as a frame (classification or QA)."""
     from textlens.models.predict import predict_classification, predict_qa
 

@@ -12,7 +12,7 @@ from textlens.metrics.squad import squad_scores, strip_quotes
 from textlens.models.loading import LoadedModel, ensure_loaded
 
 
-def evaluate_classification(loaded: LoadedModel | str | Path, data: Dataset, batch_size: int = 64,
+def evaluate_classification(loaded: LoadedModel | str | Path, data: Dataset, batch_size: int | None = None,
                             max_length: int | None = None) -> dict[str, Any]:
     from textlens.models.predict import predict_classification
 
@@ -27,7 +27,7 @@ def evaluate_classification(loaded: LoadedModel | str | Path, data: Dataset, bat
     return scores
 
 
-def evaluate_qa(loaded: LoadedModel | str | Path, data: Dataset, batch_size: int = 32,
+def evaluate_qa(loaded: LoadedModel | str | Path, data: Dataset, batch_size: int | None = None,
                 max_length: int | None = None, stride: int | None = None) -> dict[str, Any]:
     """EM/F1 as predicted and with the quote-stripping post-processing (`strip_quotes`); windows
     as the model was trained unless `max_length` / `stride` are given."""

@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from textlens.data.types import QAExample
 from textlens.models.loading import LoadedModel, ensure_loaded
 from textlens.models.qa import Span, best_spans, encode_qa, qa_windowing
 from textlens.progress import track
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -44,20 +48,42 @@ class QAPrediction:
     nbest: tuple[Span, ...]
 
 
-def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices grouped into batches of near-equal length (longest first)."""
+def length_batches(lengths: Sequence[int], batch_size: int,
+                   max_tokens: int | None = None) -> list[list[int]]:
+    """Indices grouped into batches of near-equal length (longest first): at most `batch_size`
+    rows and, when given, `max_tokens` tokens once padded to the batch's longest row. On SST-2
+    validation, batches of 64 in input order spend 51% of their tokens on padding; sorted, 7%."""
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    batches: list[list[int]] = []
+    for i in order:
+        if batches and len(batches[-1]) < batch_size and (
+                max_tokens is None or (len(batches[-1]) + 1) * lengths[batches[-1][0]] <= max_tokens):
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
+def inference_batching(device: torch.device, batch_size: int | None = None,
+                       max_tokens: int | None = None) -> tuple[int, int]:
+    """(rows, tokens) a forward-only batch holds, by device, each overridable. A GPU needs
+    big batches to be busy, and inference keeps no activations, so 512 rows / 131,072 tokens
+    there; 64 rows / 8,192 tokens on a CPU, already past the size where a core is busy."""
+    cpu = device.type == "cpu"
+    return batch_size or (64 if cpu else 512), max_tokens or (8192 if cpu else 131072)
 
 
 def predict_classification(loaded: LoadedModel | str | Path, texts: Sequence[str],
-                           gold: Sequence[int] | None = None, batch_size: int = 64,
+                           gold: Sequence[int] | None = None, batch_size: int | None = None,
                            max_length: int | None = None, progress: bool = True,
-                           ) -> ClassificationPredictions:
-    """Class probabilities (and per-sample loss against `gold`); `loaded` may be a path."""
+                           max_tokens: int | None = None) -> ClassificationPredictions:
+    """Class probabilities (and per-sample loss against `gold`), in input order; `loaded` may
+    be a path; batches of near-equal length (`length_batches`, sizes by device:
+    `inference_batching`)."""
     import torch
 
     loaded = ensure_loaded(loaded, task="classification")
+    batch_size, max_tokens = inference_batching(loaded.device, batch_size, max_tokens)
     max_length = min(max_length or loaded.max_length, loaded.max_length)
     enc = loaded.tokenizer(list(texts), truncation=False, padding=False)
     lengths = [len(ids) for ids in enc["input_ids"]]
@@ -68,8 +94,8 @@ def predict_classification(loaded: LoadedModel | str | Path, texts: Sequence[str
     n_classes = loaded.model.config.num_labels
     probs = np.zeros((len(texts), n_classes), dtype=np.float32)
     losses = np.zeros(len(texts), dtype=np.float32) if gold is not None else None
-    batches = length_batches(lengths, batch_size)
-    iterator = track(batches, "Predicting") if progress and len(texts) > batch_size else batches
+    batches = length_batches([min(n, max_length) for n in lengths], batch_size, max_tokens)
+    iterator = track(batches, "Predicting") if progress and len(batches) > 1 else batches
     with torch.inference_mode():
         for batch in iterator:
             features = [{k: enc[k][i][:max_length] for k in enc} for i in batch]
@@ -84,22 +110,24 @@ def predict_classification(loaded: LoadedModel | str | Path, texts: Sequence[str
 
 
 def predict_qa(loaded: LoadedModel | str | Path, examples: Sequence[QAExample],
-               batch_size: int = 32,
+               batch_size: int | None = None,
                max_length: int | None = None, stride: int | None = None, n_best: int = 20,
-               max_answer_tokens: int = 30, progress: bool = True) -> list[QAPrediction]:
+               max_answer_tokens: int = 30, progress: bool = True,
+               max_tokens: int | None = None) -> list[QAPrediction]:
     """Best span per example over all its windows, with the per-sample gold loss. Windows as
-    the model was trained (`qa_windowing`) unless `max_length` / `stride` are given."""
+    the model was trained (`qa_windowing`) unless `max_length` / `stride` are given; in
+    batches of near-equal length (sizes by device: `inference_batching`)."""
     import torch
 
     loaded = ensure_loaded(loaded, task="qa")
+    batch_size, max_tokens = inference_batching(loaded.device, batch_size, max_tokens)
     windows = qa_windowing(loaded, max_length, stride)
     feats = encode_qa(loaded.tokenizer, examples, windows.max_length, windows.stride)
-    n_feats = len(feats.input_ids)
     spans: list[list[Span]] = [[] for _ in examples]
     loss_at_gold: list[float | None] = [None] * len(examples)
     loss_fallback: list[float | None] = [None] * len(examples)
-    batches = length_batches([len(x) for x in feats.input_ids], batch_size)
-    iterator = track(batches, "Answering") if progress and n_feats > batch_size else batches
+    batches = length_batches([len(x) for x in feats.input_ids], batch_size, max_tokens)
+    iterator = track(batches, "Answering") if progress and len(batches) > 1 else batches
     with torch.inference_mode():
         for batch in iterator:
             features = [_feature(feats, i) for i in batch]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from textlens.attribution.gradients import input_gradients
+from textlens.attribution.methods._gradients import input_gradients
 from textlens.attribution.registry import Job, RawAttribution, register
 from textlens.attribution.runner import Runner
 
@@ -18,6 +18,7 @@ from textlens.attribution.runner import Runner
 class Saliency:
     name: ClassVar[str] = "saliency"
     description: ClassVar[str] = "L2 norm of the target's gradient per token (unsigned, one pass)."
+    needs_gold: ClassVar[bool] = False
 
     def attribute(self, runner: Runner, jobs: Sequence[Job]) -> list[RawAttribution]:
         values, grads = input_gradients(runner, jobs)

@@ -20,6 +20,7 @@ class Occlusion:
     name: ClassVar[str] = "occlusion"
     description: ClassVar[str] = ("Leave-one-out: drop in the target when each token is replaced "
                                   "by [PAD] (forward passes only).")
+    needs_gold: ClassVar[bool] = False
 
     def attribute(self, runner: Runner, jobs: Sequence[Job]) -> list[RawAttribution]:
         pad = runner.embed([runner.pad_id])[0]

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from textlens.attribution.gradients import input_gradients
+from textlens.attribution.methods._gradients import input_gradients
 from textlens.attribution.registry import Job, RawAttribution, register
 from textlens.attribution.runner import Runner
 
@@ -19,6 +19,7 @@ from textlens.attribution.runner import Runner
 class GradientXInput:
     name: ClassVar[str] = "gradient-x-input"
     description: ClassVar[str] = "Gradient of the target times the token embedding (one pass)."
+    needs_gold: ClassVar[bool] = False
 
     def attribute(self, runner: Runner, jobs: Sequence[Job]) -> list[RawAttribution]:
         values, grads = input_gradients(runner, jobs)

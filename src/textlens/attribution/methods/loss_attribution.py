@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from textlens.attribution.gradients import input_gradients
+from textlens.attribution.methods._gradients import input_gradients
 from textlens.attribution.registry import Job, RawAttribution, register
 from textlens.attribution.runner import Runner
 from textlens.errors import InputError
