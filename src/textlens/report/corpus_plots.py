@@ -73,9 +73,10 @@ def facet_png(groups: pd.DataFrame, group_by: Sequence[str], value: str = "net_p
         ax.axis("off")
     for ax in axes[:, 0]:
         ax.set_ylabel(value.replace("_", " "), fontsize=9)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+    height = 2.8 * rows
+    if title:  # a fixed 0.4 inch band at the top, however many rows of panels
+        fig.suptitle(title, fontsize=11, y=1 - 0.08 / height, va="top")
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.4 / height if title else 0)))
     return _png(fig)
 
 
