@@ -58,3 +58,10 @@ def test_facet_chart_works_for_one_two_or_three_group_columns():
     assert set(frame.facet) == {"North Korea", "United Kingdom", EVIL} or "Germany" not in set(
         frame.facet)
     assert list(frame.value) == list(groups_frame().net_per_100)
+
+
+def test_interactive_chart_takes_every_country_of_the_corpus():
+    rows = [{"country": f"C{i:03d}", "year": 2016 + k, "n_sentences": 10, "net_per_100": i - 100.0,
+             "ci_low": 0.0, "ci_high": 1.0} for i in range(197) for k in range(2)]
+    page = corpus_plots.facet_html(pd.DataFrame(rows), ["country", "year"])
+    assert "C196" in page
