@@ -67,7 +67,8 @@ class AnalysisOptions:
         _check_positive("neighbours_k", self.neighbours_k)
         _check_positive("slice_min_size", self.slice_min_size)
         _check_positive("chunk_size", self.chunk_size)
-        _check_positive("embedding batch_size", self.embedding.batch_size)
+        if self.embedding.batch_size is not None:  # None: sized by device
+            _check_positive("embedding batch_size", self.embedding.batch_size)
         _check_positive("report_issues", self.report_issues, minimum=0)
         _check_positive("embedding layer", abs(self.embedding.layer), minimum=0)
 
