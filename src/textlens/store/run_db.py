@@ -142,8 +142,9 @@ def _db(run_dir: str | Path) -> Path:
     path = Path(run_dir)
     path = path if path.suffix == ".duckdb" else path / DB_NAME
     if not path.exists():
-        raise DataError(f"No analysis run at '{run_dir}' ({DB_NAME} missing).",
-                        "run `textlens analyze ... --out RUN` first, and pass that RUN folder.")
+        raise DataError(f"No textlens run at '{run_dir}' ({DB_NAME} missing).",
+                        "run `textlens analyze ... --out RUN` or `textlens corpus ... --out RUN` "
+                        "first, and pass that RUN folder.")
     return path
 
 
