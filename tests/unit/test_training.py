@@ -133,3 +133,27 @@ def test_train_qa_cli_uses_the_device_recipe_and_refuses_a_bad_precision(monkeyp
 class _EmptyData:
     def bad_rows_summary(self) -> str:
         return "0 rows"
+
+
+def test_checkpoint_from_before_a_new_config_field_still_resumes(tmp_path, make_tiny):
+    """A checkpoint written before `precision` existed is the same recipe: resumed, not wiped."""
+    import json
+
+    config = TrainConfig(6, 8, 1e-3, 16, checkpoint_every=2)
+    model = make_tiny("classification", seed=1)
+    batch_at = _toy_batches(model.tokenizer)
+
+    def failing(step: int):
+        if step == 3:
+            raise KeyboardInterrupt
+        return batch_at(step)
+
+    checkpoint = tmp_path / "ckpt"
+    with pytest.raises(KeyboardInterrupt):
+        train_loop(model.model, failing, config, checkpoint)
+    state = json.loads((checkpoint / "state.json").read_text())
+    del state["config"]["precision"]  # as written by the older code
+    (checkpoint / "state.json").write_text(json.dumps(state))
+
+    stats = train_loop(make_tiny("classification", seed=2).model, batch_at, config, checkpoint)
+    assert stats.resumed_from == 2

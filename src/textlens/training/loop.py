@@ -138,13 +138,26 @@ def _save_checkpoint(model, optimizer, config: TrainConfig, directory: Path, ste
     tmp.rename(directory)
 
 
+def saved_config(saved: dict) -> dict:
+    """A checkpoint's config with the defaults of fields added since it was written (e.g.
+    `precision`), so an older checkpoint of the same recipe resumes instead of being discarded."""
+    from dataclasses import MISSING, fields
+
+    defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
+    return {**defaults, **saved}
+
+
 def _resume(model, optimizer, config: TrainConfig, directory: Path | None) -> int:
     if directory is None or not (directory / "state.json").exists():
         return 0
     from safetensors.torch import load_file
 
     state = json.loads((directory / "state.json").read_text())
-    if state.get("config") != asdict(config):
+    if saved_config(state.get("config") or {}) != asdict(config):
+        import sys
+
+        print(f"The checkpoint in {directory} was made with other settings "
+              f"({state.get('config')}); starting afresh.", file=sys.stderr)
         shutil.rmtree(directory, ignore_errors=True)  # different run: start afresh
         return 0
     model.load_state_dict(load_file(directory / "model.safetensors"), strict=False)
