@@ -148,7 +148,11 @@ def classification_rankings(d: dict, seed: int) -> dict[str, tuple[np.ndarray, f
     from cleanlab.rank import get_label_quality_scores
 
     from textlens.latent import label_signals as signals
-    from textlens.latent.label_issues import classification_issues, crossval_probabilities
+    from textlens.latent.label_issues import (
+        HEAD_FOLDS,
+        classification_issues,
+        crossval_probabilities,
+    )
 
     y, p, emb, texts = d["labels"], d["probs"], d["emb"], d["texts"]
     rows, ids = np.arange(len(y)), [str(i) for i in range(len(y))]
@@ -176,7 +180,8 @@ def classification_rankings(d: dict, seed: int) -> dict[str, tuple[np.ndarray, f
         return 1.0 - signals.neighbour_label_agreement(idx, y, sim)
 
     def head() -> np.ndarray:
-        return -np.log(crossval_probabilities(emb, y, seed=seed)[rows, y] + 1e-12)
+        cv = crossval_probabilities(emb, y, folds=HEAD_FOLDS, seed=seed)
+        return -np.log(cv[rows, y] + 1e-12)
 
     def conflicts() -> np.ndarray:
         out = np.zeros(len(y))
@@ -190,10 +195,17 @@ def classification_rankings(d: dict, seed: int) -> dict[str, tuple[np.ndarray, f
         "loss": lambda: -np.log(p[rows, y] + 1e-12), "margin": margin, "cleanlab": cleanlab,
         "random": lambda: rng.random(len(y)),
         "textlens": textlens(embeddings=emb, texts=texts),
-        "signal: noise posterior": lambda: signals.wrong_label_posterior(y, p),
-        "signal: embedding head (5-fold)": head, "signal: latent neighbours": neighbours,
+        "signal: noise posterior (confident joint)": lambda: signals.wrong_label_posterior(y, p),
+        "signal: directional noise posterior": lambda: signals.wrong_label_posterior(
+            y, p, signals.directional_noise_transition(y, p)[0]),
+        f"signal: embedding head ({HEAD_FOLDS}-fold)": head,
+        "signal: latent neighbours": neighbours,
         "signal: near-duplicate conflict": conflicts,
         "textlens without embeddings": textlens(texts=texts),
+        "textlens, confident-joint transition": textlens(embeddings=emb, texts=texts,
+                                                         directional=False),
+        "textlens before #13 (5 folds, model weight 0.5, confident joint)": textlens(
+            embeddings=emb, texts=texts, model_weight=0.5, head_folds=5, directional=False),
     }
     return {name: timed(fn) for name, fn in rankings.items()}
 

@@ -134,4 +134,4 @@ def test_embedding_head_blend_still_finds_uniform_flips() -> None:
                                    embeddings=x.astype(np.float32))
     found = {int(i.id) for i in issues[:20]}
     assert len(found & set(flip.tolist())) >= 17
-    assert "embedding head p=" in issues[0].reason
+    assert "head on this data's labels p=" in issues[0].reason
