@@ -15,8 +15,12 @@ QA (SQuAD validation articles, see bench/label_noise_qa.py).
 Every ranking is scored by precision@K and recall@K with K = the number planted (equal by
 construction), recall@2K, and AUROC; seeds are averaged. Rankings: loss, margin, cleanlab's
 `find_label_issues` (flagged first, by self-confidence, then the rest by label quality), random,
-textlens's `classification_issues`, and each textlens signal alone. Costs are seconds per
-ranking on this machine (shared 2 cores: upper bounds). Results: bench/results/label_noise.json.
+textlens's `classification_issues`, each textlens signal alone (the noise posterior with the
+plain confident-joint transition and with the directional one; the embedding head, one 10-fold
+split; latent neighbours; near-duplicate conflicts), and ablations of textlens (without
+embeddings; with the plain transition; the settings before issue #13: 5 folds, model weight
+0.5, plain transition). Costs are seconds per ranking on this machine (shared 2 cores: upper
+bounds). Results: bench/results/label_noise.json.
 """
 
 from __future__ import annotations
