@@ -219,7 +219,8 @@ def run_classification(seeds: tuple[int, ...]) -> dict:
     out: dict = {"data": "SST-2 validation (872 sentences)", "model": "sentiment-minilm",
                  "probabilities": "out-of-sample (the model trained on SST-2 train only)",
                  "rate": RATE, "model_predict_s": round(float(f["predict_s"]), 1),
-                 "model_embed_s": round(float(f["embed_s"]), 1), "kinds": {}}
+                 "model_embed_s": round(float(f["embed_s"]), 1), "seeds": list(seeds),
+                 "loadavg_start": list(os.getloadavg()), "kinds": {}}
     for kind in ("uniform", "classcond", "duplicates"):
         runs, costs = [], {}
         for seed in seeds:
@@ -239,6 +240,7 @@ def run_classification(seeds: tuple[int, ...]) -> dict:
     pairs = near_duplicate_pairs([str(t) for t in f["texts"]])
     out["natural_conflicting_near_duplicates"] = sum(y0[i] != y0[j] for i, j, _ in pairs)
     out["natural_near_duplicate_pairs"] = len(pairs)  # false alarms on the unplanted data
+    out["loadavg_end"] = list(os.getloadavg())
     return out
 
 
