@@ -17,9 +17,10 @@ construction), recall@2K, and AUROC; seeds are averaged. Rankings: loss, margin,
 `find_label_issues` (flagged first, by self-confidence, then the rest by label quality), random,
 textlens's `classification_issues`, each textlens signal alone (the noise posterior with the
 plain confident-joint transition and with the directional one; the embedding head, one 10-fold
-split; latent neighbours; near-duplicate conflicts), and ablations of textlens (without
-embeddings; with the plain transition; the settings before issue #13: 5 folds, model weight
-0.5, plain transition). Costs are seconds per ranking on this machine (shared 2 cores: upper
+split; the bag-of-words head on the texts; latent neighbours; near-duplicate conflicts), and
+ablations of textlens (without embeddings; with the plain transition; without the bag-of-words
+head; the settings before issue #13: 5 folds, model weight 0.5, plain transition, no
+bag-of-words head). Costs are seconds per ranking on this machine (shared 2 cores: upper
 bounds). Results: bench/results/label_noise.json.
 """
 
@@ -187,6 +188,10 @@ def classification_rankings(d: dict, seed: int) -> dict[str, tuple[np.ndarray, f
         cv = crossval_probabilities(emb, y, folds=HEAD_FOLDS, seed=seed)
         return -np.log(cv[rows, y] + 1e-12)
 
+    def words() -> np.ndarray:
+        cv = signals.text_head_probabilities(texts, y, folds=HEAD_FOLDS, seed=seed)
+        return -np.log(cv[rows, y] + 1e-12)
+
     def conflicts() -> np.ndarray:
         out = np.zeros(len(y))
         for i, j, _ in signals.near_duplicate_pairs(texts):
@@ -203,13 +208,17 @@ def classification_rankings(d: dict, seed: int) -> dict[str, tuple[np.ndarray, f
         "signal: directional noise posterior": lambda: signals.wrong_label_posterior(
             y, p, signals.directional_noise_transition(y, p)[0]),
         f"signal: embedding head ({HEAD_FOLDS}-fold)": head,
+        f"signal: bag-of-words head ({HEAD_FOLDS}-fold)": words,
         "signal: latent neighbours": neighbours,
         "signal: near-duplicate conflict": conflicts,
         "textlens without embeddings": textlens(texts=texts),
         "textlens, confident-joint transition": textlens(embeddings=emb, texts=texts,
                                                          directional=False),
+        "textlens without the bag-of-words head": textlens(embeddings=emb, texts=texts,
+                                                           text_weight=0.0),
         "textlens before #13 (5 folds, model weight 0.5, confident joint)": textlens(
-            embeddings=emb, texts=texts, model_weight=0.5, head_folds=5, directional=False),
+            embeddings=emb, texts=texts, model_weight=0.5, head_folds=5, directional=False,
+            text_weight=0.0),
     }
     return {name: timed(fn) for name, fn in rankings.items()}
 

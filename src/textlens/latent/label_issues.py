@@ -5,13 +5,15 @@ not have trained on the row). The score is 0.5 x P(label wrong) + 0.5 x [a near-
 carries another label]. P(label wrong) is the noise posterior (label_signals) of the class
 probabilities q = p^0.1 h^0.9: p the model's, h a 10-fold logistic head on the embeddings (when
 given), which reads the data set's own labels, so it corrects the model where the data differ
-from its training set; the noise transition comes from the model and is made one-directional
-when the model contradicts one class's labels significantly more often than the other's
-(`directional_noise_transition`). A sample is *flagged* as in confident learning (another class
-j reaches its threshold t_j, the mean q[j] over samples labelled j) or when it has a conflicting
-near-duplicate. Kinds: `wrong class`, `ambiguous` (a conflicting near-duplicate the model cannot
-settle, or |margin| <= 0.2), `none`. When cleanlab is installed its `find_label_issues` runs on
-the same probabilities and its ranking is kept beside ours.
+from its training set; with texts, q is further blended (weight 0.2) with a cross-fitted
+bag-of-words head on them, a lexical view whose errors differ from both. The noise transition
+comes from the model and is made one-directional when the model contradicts one class's labels
+significantly more often than the other's (`directional_noise_transition`). A sample is
+*flagged* as in confident learning (another class j reaches its threshold t_j, the mean q[j]
+over samples labelled j) or when it has a conflicting near-duplicate. Kinds: `wrong class`,
+`ambiguous` (a conflicting near-duplicate the model cannot settle, or |margin| <= 0.2), `none`.
+When cleanlab is installed its `find_label_issues` runs on the same probabilities and its
+ranking is kept beside ours.
 
 QA (`qa_label_issues`, signals in label_qa): a logistic combination of the loss at the gold,
 n-best agreement with the gold (same text anywhere, overlapping, exact), how related the gold's
@@ -56,8 +58,11 @@ class LabelIssue:
 MODEL_WEIGHT = 0.1
 HEAD_FOLDS = 10  # 5 folds: 0.588 vs 0.593 on uniform flips (more rows to fit each fold on)
 # One fold split alone moves precision@K by up to 0.016 (uniform flips, split seed 0 vs 1:
-# 0.583 vs 0.594); averaging three splits steadies it.
+# 0.583 vs 0.594); averaging three splits steadies it. Above LARGE rows each fold already fits
+# on many rows and 30 fits would cost minutes: 5 folds, one split.
 HEAD_REPEATS = 3
+LARGE = 20_000
+TEXT_WEIGHT = 0.2  # the bag-of-words head's share (0.3: +0.013 / +0.010 vs 0.2's +0.019 / +0.007)
 
 
 def crossval_probabilities(embeddings: np.ndarray, labels: Sequence[int], folds: int = 5,
@@ -89,22 +94,31 @@ def classification_issues(ids: Sequence[str], labels: Sequence[int], probabiliti
                           texts: Sequence[str] | None = None,
                           neighbours: np.ndarray | None = None, seed: int = 0,
                           model_weight: float = MODEL_WEIGHT, head_folds: int = HEAD_FOLDS,
-                          directional: bool = True) -> list[LabelIssue]:
+                          directional: bool = True, text_weight: float = TEXT_WEIGHT
+                          ) -> list[LabelIssue]:
     """Every sample, ranked by the estimated chance that its label is wrong (1 = most suspect).
 
     `probabilities` must be out-of-sample. With `embeddings`, a `head_folds`-fold logistic head
     on them is blended in (geometric, the model weighing `model_weight`); with `texts`,
     conflicting near-duplicates rank above all else; `neighbours` (k-NN indices) only add their
-    label agreement to the reason. `directional=False` keeps the plain confident-joint
-    transition (an ablation for the benchmark).
+    label agreement to the reason; with `texts`, a bag-of-words head on them is blended in at
+    `text_weight`. `directional=False` keeps the plain confident-joint transition (an ablation
+    for the benchmark).
     """
     p = np.asarray(probabilities, dtype=np.float64)
     y = np.asarray(labels, dtype=np.int64)
     rows = np.arange(len(y))
-    head = (crossval_probabilities(embeddings, y, folds=head_folds, seed=seed,
-                                   repeats=HEAD_REPEATS if head_folds == HEAD_FOLDS else 1)
+    large = len(y) > LARGE
+    head = (crossval_probabilities(embeddings, y, folds=5 if large else head_folds, seed=seed,
+                                   repeats=HEAD_REPEATS if head_folds == HEAD_FOLDS and not large
+                                   else 1)
             if embeddings is not None else None)
     q = signals.blend(p, head, model_weight) if head is not None else p
+    words = (signals.text_head_probabilities(texts, y, folds=5 if large else HEAD_FOLDS,
+                                             seed=seed)
+             if texts is not None and text_weight > 0 else None)
+    if words is not None:
+        q = signals.blend(q, words, 1.0 - text_weight)
     # The noise transition comes from the model alone: the head is fitted to the given labels
     # and so underestimates how often they are wrong (tuning seeds 100-104, one-directional
     # flips: precision@K 0.667 vs 0.664).
@@ -138,9 +152,13 @@ def classification_issues(ids: Sequence[str], labels: Sequence[int], probabiliti
         given, other = label_names[y[i]], label_names[rival[i]]
         parts = [f"labelled {given} (p={q[i, y[i]]:.2f}); likely {other} "
                  f"(p={q[i, rival[i]]:.2f}); P(label wrong)={wrong[i]:.2f}"]
+        views = [f"model p={p[i, y[i]]:.2f}"]
         if head is not None:
-            parts.append(f"model p={p[i, y[i]]:.2f}, head on this data's labels "
-                         f"p={head[i, y[i]]:.2f}")
+            views.append(f"head on this data's labels p={head[i, y[i]]:.2f}")
+        if words is not None:
+            views.append(f"bag-of-words head p={words[i, y[i]]:.2f}")
+        if len(views) > 1:
+            parts.append(", ".join(views))
         if (y[i], rival[i]) in one_way:
             d = one_way[(y[i], rival[i])]
             parts.append(f"one-way noise: the model contradicts {d.rate:.0%} of {given} labels "

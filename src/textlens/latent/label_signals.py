@@ -22,6 +22,11 @@
   0.574 on uniform flips).
 - `near_duplicate_pairs`: pairs of texts whose character 3-5-gram TF-IDF cosine is at least 0.8:
   two near-identical sentences with different labels cannot both be right.
+- `text_head_probabilities`: a cross-fitted bag-of-words (word 1-2-gram TF-IDF) logistic head on
+  the texts and their given labels: a lexical view whose errors differ from the transformer's.
+  Alone it is weak (SST-2: 0.31 precision@K on uniform flips), blended in at weight 0.2 it adds
+  +0.008 (uniform) and +0.004 (one-directional) precision@K, paired over the tuning seeds
+  100-139 (standard errors 0.0025 and 0.002).
 """
 
 from __future__ import annotations
@@ -161,6 +166,28 @@ def latent_neighbours(embeddings: np.ndarray, k: int = 10) -> tuple[np.ndarray, 
     k = min(k, len(embeddings) - 1)
     rows = [index.query(i, k) for i in range(len(embeddings))]
     return (np.stack([r.indices for r in rows]), np.stack([r.similarities for r in rows]))
+
+
+def text_head_probabilities(texts: Sequence[str], labels: np.ndarray, folds: int = 10,
+                            seed: int = 0) -> np.ndarray | None:
+    """Out-of-fold class probabilities of a word 1-2-gram TF-IDF logistic head (C = 10; C = 1
+    underfits on 872 sentences: +0.001 vs +0.019 blended, tuning seeds 100-109). The vocabulary
+    and idf come from all texts (no labels); None when the texts have no words."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    y = np.asarray(labels, dtype=np.int64)
+    try:
+        x = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(list(texts))
+    except ValueError:  # empty vocabulary
+        return None
+    smallest = int(np.bincount(y).min()) if len(y) else 0
+    if smallest < 2 or len(np.unique(y)) < 2:
+        return None
+    cv = StratifiedKFold(n_splits=max(2, min(folds, smallest)), shuffle=True, random_state=seed)
+    return cross_val_predict(LogisticRegression(max_iter=2000, C=10.0), x, y, cv=cv,
+                             method="predict_proba")
 
 
 def near_duplicate_pairs(texts: Sequence[str], threshold: float = NEAR_DUPLICATE_SIMILARITY,
