@@ -58,8 +58,9 @@ class LabelIssue:
 MODEL_WEIGHT = 0.1
 HEAD_FOLDS = 10  # 5 folds: 0.588 vs 0.593 on uniform flips (more rows to fit each fold on)
 # One fold split alone moves precision@K by up to 0.016 (uniform flips, split seed 0 vs 1:
-# 0.583 vs 0.594); averaging three splits steadies it. Above LARGE rows each fold already fits
-# on many rows and 30 fits would cost minutes: 5 folds, one split.
+# 0.583 vs 0.594); averaging three splits steadies it. At LARGE rows the 30 fits take 3.1 s
+# and the text head 1.5 s (the near-duplicate search 22 s); above it each fold already fits on
+# many rows: 5 folds, one split, so the heads grow linearly.
 HEAD_REPEATS = 3
 LARGE = 20_000
 TEXT_WEIGHT = 0.2  # the bag-of-words head's share (0.3: +0.013 / +0.010 vs 0.2's +0.019 / +0.007)
