@@ -91,7 +91,7 @@ def pair(question: str, gold_text: str, context: str, loss: float = 14.0) -> lis
 
 def test_each_new_signal_moves_the_rank() -> None:
     """Same loss, same n best: a gold that ends on a function word, that sits in a less related
-    sentence, or that lacks the asked-for type ranks above one that does not."""
+    sentence, that lacks the asked-for type, or that is short ranks above one that does not."""
     q = "In what year did Harvard buy land in Allston?"
     ctx = "Harvard bought land in Allston in 1989. Harvard students study law in Cambridge."
 
@@ -104,8 +104,12 @@ def test_each_new_signal_moves_the_rank() -> None:
     ctx2 = "Harvard bought land in Allston in 1989 from Tom Bell. Rita Ossa sold cows twice."
     assert score("Rita Ossa", context=ctx2) > score("Tom Bell", context=ctx2)
     # asked for a year: a gold without one is more suspect than one with a digit
-    ctx3 = "Harvard bought land in Allston in 1989 and 1990 rather late."
-    assert score("rather late", context=ctx3) > score("1990", context=ctx3)
+    ctx3 = "Harvard bought land in Allston in 1989 and 1990 or later."
+    assert score("later", context=ctx3) > score("1990", context=ctx3)
+    # a long gold is less suspect at the same loss (its loss is high even when right)
+    ctx4 = "Harvard bought land in Allston in 1989 from Tom Bell and his brother Sam Bell."
+    assert score("Tom Bell", context=ctx4) > score("Tom Bell and his brother Sam Bell",
+                                                    context=ctx4)
 
 
 def test_mutual_claim_moves_the_rank() -> None:
