@@ -294,6 +294,9 @@ def qa_metrics(score: np.ndarray, kind: np.ndarray) -> dict:
 
 def run_qa(seeds: tuple[int, ...], questions: tuple[int, int] = (0, 0), model_dir: Path = MODEL,
            fit: bool = False) -> dict:
+    import os
+
+    load_start = list(os.getloadavg())
     f = qa_features(model_dir, questions)
     t = time.perf_counter()
     nbest = [nbest_of(w, c) for w, c in zip(f["windows"], f["contexts"], strict=True)]
@@ -320,7 +323,8 @@ def run_qa(seeds: tuple[int, ...], questions: tuple[int, int] = (0, 0), model_di
         counts = {k: int((kind == k).sum()) for k in (*KINDS, "control")}
     result = {"data": f"SQuAD validation articles, questions {questions[0]} to "
                       f"{questions[0] + len(f['ids'])} of 2,062 in file order",
-              "model": f["model"], "model_forward_s": round(f["model_s"], 1),
+              "model": f["model"], "windowing": f["windowing"],
+              "model_forward_s": round(f["model_s"], 1),
               "nbest_from_logits_s": round(nbest_s, 1), "rate_per_kind": QA_RATE,
               "planted_per_seed": counts,
               "flagged_kinds_all_seeds": {k: v for k, v in sorted(kind_table.items()) if v},
@@ -328,6 +332,10 @@ def run_qa(seeds: tuple[int, ...], questions: tuple[int, int] = (0, 0), model_di
     for name, runs in per_kind.items():
         result["metrics"][name] = {k: {m: round(float(np.mean([r[k][m] for r in runs])), 3)
                                        for m in runs[0][k]} for k in (*KINDS, "control")}
+    result.update(seeds=list(seeds), loadavg_start=load_start, loadavg_end=list(os.getloadavg()),
+                  cpus=os.cpu_count(), note="seconds on 2 CPU cores shared with other engineers' "
+                                            "jobs: upper bounds; model_forward_s cached from the "
+                                            "first run")
     for name, v in result["metrics"].items():
         print(f"{name:40s}", " ".join(f"{k} {v[k]['precision_at_k']:.3f}" for k in KINDS),
               "FA", v["control"]["false_alarm_rate"], flush=True)
