@@ -76,9 +76,14 @@ def test_mutual_claims_by_hand() -> None:
     p1, p2 = label_qa.nbest_probabilities(q1), label_qa.nbest_probabilities(q2)
     # a's n-best on b's gold (Vienna) = p1[0]; b's on a's gold (Graz) = p2[0]
     expected = min(p1[0], p2[0])
-    assert label_qa.mutual_claims(samples) == pytest.approx([expected, expected])
+    claims = label_qa.mutual_claims(samples)
+    assert [c for c, _ in claims] == pytest.approx([expected, expected])
+    assert [by for _, by in claims] == ["b", "a"]
     alone = [QASample("c", "Where?", "Elsewhere entirely.", 0, 9, ((0, 9, 1.0),), 0.1)]
-    assert label_qa.mutual_claims(samples + alone)[2] == 0.0  # no other question on its context
+    assert label_qa.mutual_claims(samples + alone)[2] == (0.0, "")  # alone on its context
+    sig = label_qa.all_signals(samples)[0]
+    assert sig.mutual_with == "b" and "question b each put" in label_qa.reason_of(sig,
+                                                                                  "wrong span")
 
 
 def pair(question: str, gold_text: str, context: str, loss: float = 14.0) -> list[QASample]:
@@ -129,8 +134,8 @@ def test_mutual_claim_moves_the_rank() -> None:
     swapped = questions((graz, graz + 4), (vienna, vienna + 6))
     plain = questions((dog, dog + 3), (dog, dog + 3))
     assert [c for c, _ in label_qa.claimed_scores(swapped)] == [0.0, 0.0]
-    assert label_qa.mutual_claims(plain) == [0.0, 0.0]
-    assert min(label_qa.mutual_claims(swapped)) > 0.3
+    assert [c for c, _ in label_qa.mutual_claims(plain)] == [0.0, 0.0]
+    assert min(c for c, _ in label_qa.mutual_claims(swapped)) > 0.3
     high = {i.id: i.score for i in qa_label_issues(swapped)}
     low = {i.id: i.score for i in qa_label_issues(plain)}
     assert high["a"] > low["a"] and high["b"] > low["b"]

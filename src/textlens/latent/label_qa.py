@@ -76,6 +76,7 @@ class QASignals:
     type_mismatch: bool = False  # the question expects a type the gold lacks
     top_has_type: bool = False  # ... and the model's best span has it
     mutual_claim: float = 0.0  # both n-bests prefer the other question's gold
+    mutual_with: str = ""  # ... that other question's id
     starts_function: bool = False  # the gold starts on a non-article function word
     ends_function: bool = False  # the gold ends on a function word
     gold_text: str = ""
@@ -161,7 +162,7 @@ def mentions(context: str, text: str) -> list[int]:
 
 
 def signals(sample: QASample, claimed: float = 0.0, claimed_by: str = "",
-            mutual_claim: float = 0.0) -> QASignals:
+            mutual_claim: float = 0.0, mutual_with: str = "") -> QASignals:
     """Every per-question signal (see the module docstring); `claimed` and `mutual_claim` come
     from the other questions on the context (`claimed_scores`, `mutual_claims`)."""
     from textlens.latent import label_qa_lexical as lex
@@ -203,14 +204,15 @@ def signals(sample: QASample, claimed: float = 0.0, claimed_by: str = "",
                      gold_sentence_mass=in_sentence, expected_type=wanted,
                      type_mismatch=bool(wanted) and not lex.has_answer_type(wanted, raw),
                      top_has_type=bool(wanted) and lex.has_answer_type(wanted, top_text),
-                     mutual_claim=mutual_claim, starts_function=starts, ends_function=ends,
+                     mutual_claim=mutual_claim, mutual_with=mutual_with,
+                     starts_function=starts, ends_function=ends,
                      gold_text=raw, gold_words=len(raw.split()))
 
 
-def mutual_claims(samples: Sequence[QASample]) -> list[float]:
+def mutual_claims(samples: Sequence[QASample]) -> list[tuple[float, str]]:
     """For each question A: max over questions B on the same context of min(n-best mass of A on
-    spans overlapping B's gold, n-best mass of B on spans overlapping A's gold): high when each
-    model answer sits on the other's gold, i.e. the two golds were swapped."""
+    spans overlapping B's gold, n-best mass of B on spans overlapping A's gold), with B's id:
+    high when each model answer sits on the other's gold, i.e. the two golds were swapped."""
     by_context: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(samples):
         by_context[s.context].append(i)
@@ -222,13 +224,15 @@ def mutual_claims(samples: Sequence[QASample]) -> list[float]:
 
     out = []
     for i, s in enumerate(samples):
-        best = 0.0
+        best, by = 0.0, ""
         for j in by_context[s.context]:
             other = samples[j]
             if j != i:
-                best = max(best, min(mass(i, (other.gold_start, other.gold_end)),
-                                     mass(j, (s.gold_start, s.gold_end))))
-        out.append(best)
+                value = min(mass(i, (other.gold_start, other.gold_end)),
+                            mass(j, (s.gold_start, s.gold_end)))
+                if value > best:
+                    best, by = value, other.id
+        out.append((best, by))
     return out
 
 
@@ -236,7 +240,8 @@ def all_signals(samples: Sequence[QASample]) -> list[QASignals]:
     """`signals` of every question, with the context-level claims filled in."""
     claimed = claimed_scores(samples)
     mutual = mutual_claims(samples)
-    return [signals(s, c, by, m) for s, (c, by), m in zip(samples, claimed, mutual, strict=True)]
+    return [signals(s, c, by, m, with_id)
+            for s, (c, by), (m, with_id) in zip(samples, claimed, mutual, strict=True)]
 
 
 def claimed_scores(samples: Sequence[QASample]) -> list[tuple[float, str]]:
@@ -318,7 +323,8 @@ def reason_of(sig: QASignals, kind: str) -> str:
     if sig.relatedness_gap > 0 or sig.gold_rank > 0:
         parts.append(f"gold sentence shares {sig.gold_relatedness:.0%} of the question's content "
                      f"words, the most related sentence {sig.gold_relatedness + sig.relatedness_gap:.0%}"
-                     f" (IDF-weighted, {sig.gold_rank:.0%} of the other sentences are closer)")
+                     f" (by IDF-weighted overlap, {sig.gold_rank:.0%} of the other sentences are "
+                     "closer to the question)")
     if sig.ends_function or sig.starts_function:
         where = "ends" if sig.ends_function else "starts"
         parts.append(f"the gold {where} on a function word ({sig.gold_text!r}), which human "
@@ -330,8 +336,9 @@ def reason_of(sig: QASignals, kind: str) -> str:
         parts.append(f"the gold is the model's answer (F1 x p = {sig.claimed:.2f}) to question "
                      f"{sig.claimed_by} on the same context")
     if sig.mutual_claim > 0.2:
-        parts.append(f"the two questions' n-bests each put {sig.mutual_claim:.0%} or more on the "
-                     "other's gold: swapped answers?")
+        parts.append(f"this question's n best and those of question {sig.mutual_with} each put "
+                     f"at least {sig.mutual_claim:.0%} on the other's gold"
+                     + (": swapped answers?" if kind == "wrong span" else ""))
     if kind == "ambiguous":
         parts.append(f"another span holds {sig.rival_mass:.0%} of the n best in a sentence sharing "
                      f"{sig.top_relatedness:.0%} of the question's content words (the gold's: "
