@@ -82,7 +82,7 @@ def test_mutual_claims_by_hand() -> None:
     alone = [QASample("c", "Where?", "Elsewhere entirely.", 0, 9, ((0, 9, 1.0),), 0.1)]
     assert label_qa.mutual_claims(samples + alone)[2] == (0.0, "")  # alone on its context
     sig = label_qa.all_signals(samples)[0]
-    assert sig.mutual_with == "b" and "question b each put" in label_qa.reason_of(sig,
+    assert sig.mutual_with == "b" and "question b's put" in label_qa.reason_of(sig,
                                                                                   "wrong span")
 
 

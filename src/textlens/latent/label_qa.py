@@ -18,7 +18,8 @@ so the detector costs no extra model pass. Signals, per question:
   same context while this question's own n-best ignores it; `mutual_claim`: both questions'
   n-bests prefer the other's gold (the answers were swapped).
 - text only (label_qa_lexical): the gold starts/ends on a function word; the question asks
-  for a number, date or name and the gold has none (`type_mismatch`).
+  for a number, date or name and the gold has none (`type_mismatch`); the gold's length in
+  words (a long gold has a high loss even when right).
 
 `combine` runs three logistic models, one per kind of error (a gold in the wrong place, a gold
 swapped with another question's, a wrong boundary), each fitted once on planted noise against
@@ -336,8 +337,8 @@ def reason_of(sig: QASignals, kind: str) -> str:
         parts.append(f"the gold is the model's answer (F1 x p = {sig.claimed:.2f}) to question "
                      f"{sig.claimed_by} on the same context")
     if sig.mutual_claim > 0.2:
-        parts.append(f"this question's n best and those of question {sig.mutual_with} each put "
-                     f"at least {sig.mutual_claim:.0%} on the other's gold"
+        parts.append(f"this question's n best and question {sig.mutual_with}'s put "
+                     f"{sig.mutual_claim:.0%} (the smaller share) on each other's gold"
                      + (": swapped answers?" if kind == "wrong span" else ""))
     if kind == "ambiguous":
         parts.append(f"another span holds {sig.rival_mass:.0%} of the n best in a sentence sharing "
