@@ -51,20 +51,26 @@ def qa_features(model_dir: Path, questions: tuple[int, int] = (0, 0)) -> dict:
 
     from textlens.data import load_dataset
     from textlens.models.predict import length_batches
-    from textlens.models.qa import encode_qa
+    from textlens.models.qa import DEFAULT_QA_WINDOWING, QAWindowing, encode_qa
 
     data = list(load_dataset("squad", "validation"))
     data = data[questions[0]:questions[1] or len(data)]
     weights = model_dir / "model.safetensors"
+    record = model_dir / "training.json"
+    windowing = (QAWindowing.from_record(json.loads(record.read_text())) if record.exists()
+                 else None) or DEFAULT_QA_WINDOWING  # as `predict_qa` windows (256/128 for squad-minilm)
     stamp = f"{model_dir}:{weights.stat().st_mtime}:{weights.stat().st_size}:{questions}"
+    if windowing != DEFAULT_QA_WINDOWING:  # older caches (384/128) keep their names
+        stamp += f":{windowing.max_length}/{windowing.stride}"
     path = CACHE / "label_noise" / f"squad_{hashlib.sha1(stamp.encode()).hexdigest()[:12]}.npz"
     meta = {"ids": [e.id for e in data], "questions": [e.question for e in data],
+            "titles": [getattr(e, "title", "") for e in data],
             "contexts": [e.context for e in data],
             "gold": [(e.answers[0].start, e.answers[0].end) for e in data]}
     if not path.exists():
         torch.set_num_threads(1)
         loaded = load_qa_model(model_dir)
-        feats = encode_qa(loaded.tokenizer, data, 384, 128)
+        feats = encode_qa(loaded.tokenizer, data, windowing.max_length, windowing.stride)
         starts, ends = [None] * len(feats.input_ids), [None] * len(feats.input_ids)
         t = time.perf_counter()
         with torch.inference_mode():
@@ -92,7 +98,8 @@ def qa_features(model_dir: Path, questions: tuple[int, int] = (0, 0)) -> dict:
         a, b = bounds[w], bounds[w + 1]
         offs = [None if o[0] < 0 else (int(o[0]), int(o[1])) for o in z["offsets"][a:b]]
         windows[int(ex)].append((z["start"][a:b], z["end"][a:b], offs))
-    return {**meta, "windows": windows, "model_s": float(z["seconds"]), "model": str(model_dir)}
+    return {**meta, "windows": windows, "model_s": float(z["seconds"]), "model": str(model_dir),
+            "windowing": windowing.to_dict()}
 
 
 def nbest_of(windows: list[tuple], context: str) -> tuple[tuple[int, int, float], ...]:
@@ -248,8 +255,7 @@ def qa_rankings(f: dict, nbest: list, gold: list, seed: int
             kinds[issue.id] = issue.kind
         return score
 
-    claimed = label_qa.claimed_scores(samples)
-    sig = [label_qa.signals(s, *c) for s, c in zip(samples, claimed, strict=True)]
+    sig = label_qa.all_signals(samples)
     features = np.stack([s.features() for s in sig])
     rankings = {
         "loss": lambda: loss, "margin": margin, "random": lambda: rng.random(n),
@@ -258,9 +264,15 @@ def qa_rankings(f: dict, nbest: list, gold: list, seed: int
         "signal: relatedness gap": lambda: np.array([s.relatedness_gap for s in sig]),
         "signal: claimed by another question": lambda: np.array([s.claimed for s in sig]),
         "signal: boundary mass": lambda: np.array([s.mass_overlap - s.mass_exact for s in sig]),
+        "signal: gold sentence rank (IDF)": lambda: np.array([s.gold_rank for s in sig]),
+        "signal: gold ends on a function word": lambda: np.array(
+            [s.ends_function + 0.5 * s.starts_function for s in sig]),
+        "signal: answer type mismatch": lambda: np.array([float(s.type_mismatch) for s in sig]),
+        "signal: mutual claim (swap)": lambda: np.array([s.mutual_claim for s in sig]),
     }
     out = {name: timed(fn) for name, fn in rankings.items()}
-    return out, features, [kinds[s.id] for s in samples]
+    others = np.array([label_qa.other_mention_mass(s) for s in sig])
+    return out, (features, others), [kinds[s.id] for s in samples]
 
 
 def qa_metrics(score: np.ndarray, kind: np.ndarray) -> dict:
@@ -282,17 +294,20 @@ def qa_metrics(score: np.ndarray, kind: np.ndarray) -> dict:
 
 def run_qa(seeds: tuple[int, ...], questions: tuple[int, int] = (0, 0), model_dir: Path = MODEL,
            fit: bool = False) -> dict:
+    import os
+
+    load_start = list(os.getloadavg())
     f = qa_features(model_dir, questions)
     t = time.perf_counter()
     nbest = [nbest_of(w, c) for w, c in zip(f["windows"], f["contexts"], strict=True)]
     nbest_s = time.perf_counter() - t
     per_kind: dict = {}
     costs: dict = {}
-    xs, ys = [], []
+    xs, ys, others = [], [], []
     kind_table: dict[str, int] = {}
     for seed in seeds:
         gold, kind = plant_qa(f, seed)
-        ranked, features, called = qa_rankings(f, nbest, gold, seed)
+        ranked, (features, other), called = qa_rankings(f, nbest, gold, seed)
         flagged = np.array(called) != "none"
         for planted in (*KINDS, "control", "clean"):
             for c in set(called):
@@ -301,13 +316,15 @@ def run_qa(seeds: tuple[int, ...], questions: tuple[int, int] = (0, 0), model_di
                     ((kind == planted) & (np.array(called) == c) & flagged).sum())
         xs.append(features)
         ys.append(kind)
+        others.append(other)
         for name, (score, sec) in ranked.items():
             costs.setdefault(name, []).append(sec)
             per_kind.setdefault(name, []).append(qa_metrics(score, kind))
         counts = {k: int((kind == k).sum()) for k in (*KINDS, "control")}
     result = {"data": f"SQuAD validation articles, questions {questions[0]} to "
                       f"{questions[0] + len(f['ids'])} of 2,062 in file order",
-              "model": f["model"], "model_forward_s": round(f["model_s"], 1),
+              "model": f["model"], "windowing": f["windowing"],
+              "model_forward_s": round(f["model_s"], 1),
               "nbest_from_logits_s": round(nbest_s, 1), "rate_per_kind": QA_RATE,
               "planted_per_seed": counts,
               "flagged_kinds_all_seeds": {k: v for k, v in sorted(kind_table.items()) if v},
@@ -315,20 +332,15 @@ def run_qa(seeds: tuple[int, ...], questions: tuple[int, int] = (0, 0), model_di
     for name, runs in per_kind.items():
         result["metrics"][name] = {k: {m: round(float(np.mean([r[k][m] for r in runs])), 3)
                                        for m in runs[0][k]} for k in (*KINDS, "control")}
+    result.update(seeds=list(seeds), loadavg_start=load_start, loadavg_end=list(os.getloadavg()),
+                  cpus=os.cpu_count(), note="seconds on 2 CPU cores shared with other engineers' "
+                                            "jobs: upper bounds; model_forward_s cached from the "
+                                            "first run")
     for name, v in result["metrics"].items():
         print(f"{name:40s}", " ".join(f"{k} {v[k]['precision_at_k']:.3f}" for k in KINDS),
               "FA", v["control"]["false_alarm_rate"], flush=True)
     if fit:
-        from sklearn.linear_model import LogisticRegression
+        from label_noise_qa_fit import fit as fit_weights
 
-        x, y = np.concatenate(xs), np.isin(np.concatenate(ys), KINDS)
-        mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
-        lr = LogisticRegression(C=1.0, max_iter=5000).fit((x - mean) / scale, y)
-        weights = lr.coef_[0] / scale  # folded back to the raw features
-        alone = LogisticRegression(C=1.0, max_iter=5000).fit(x[:, :1], y)  # the loss alone
-        result["fitted"] = {"weights": [round(float(w), 4) for w in weights],
-                            "intercept": round(float(lr.intercept_[0] - weights @ mean), 4),
-                            "loss_weight": round(float(alone.coef_[0][0]), 4),
-                            "loss_intercept": round(float(alone.intercept_[0]), 4)}
-        print(json.dumps(result["fitted"]))
+        result["fitted"] = fit_weights(xs, ys, others, np.array(f["titles"]))
     return result

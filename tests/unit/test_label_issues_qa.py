@@ -41,9 +41,12 @@ def model_nbest(context: str, answer_start: int, answer_end: int) -> tuple:
 
 
 def loss_of(nbest: tuple, gold: tuple[int, int]) -> float:
+    """-log of the gold's n-best mass; a gold outside the n best gets 16, the scale of a real
+    model's cross-entropy there (squad-minilm on tuning questions: median 17.8 for golds moved
+    outside its n best, 11.5 for clean golds it misses)."""
     probs = label_qa.nbest_probabilities(nbest)
     mass = sum(p for (a, b, _), p in zip(nbest, probs, strict=True) if (a, b) == gold)
-    return float(-np.log(mass)) if mass > 0 else 9.0
+    return float(-np.log(mass)) if mass > 0 else 16.0
 
 
 def build(contexts: int = 12, seed: int = 0):
@@ -123,9 +126,10 @@ def test_claimed_by_another_question_on_the_same_context() -> None:
 
 
 def test_planted_qa_noise_ranks_first_and_controls_are_not_flagged() -> None:
-    """Moved and swapped golds rank first and are flagged; boundaries come next, read as
-    `wrong boundary`; a gold at another mention of the model's answer is never flagged and
-    ranks below every moved or swapped gold (the loss alone would put it near the top)."""
+    """Moved and swapped golds rank first and are flagged; boundaries rank above every clean
+    question, read as `wrong boundary`; a gold at another mention of the model's answer is
+    never flagged and ranks below every moved or swapped gold (the loss alone would put it
+    near the top)."""
     samples, kinds = build(contexts=24)
     issues = qa_label_issues(samples)
     by_id = {i.id: i for i in issues}
@@ -139,8 +143,8 @@ def test_planted_qa_noise_ranks_first_and_controls_are_not_flagged() -> None:
     assert all(label_qa.kind_of(label_qa.signals(index[i])) == "wrong boundary"
                for i in boundaries)
     assert all(by_id[i].kind in ("wrong boundary", "none") for i in boundaries)  # none: < 0.5
-    top = len(span_errors) + len(boundaries) + 1
-    assert sum(by_id[i].rank <= top for i in boundaries) >= len(boundaries) - 1
+    clean = [i for i, k in kind_of.items() if k == "clean"]
+    assert min(by_id[i].score for i in boundaries) > max(by_id[i].score for i in clean)
     assert all(not by_id[i].flagged and by_id[i].kind == "none" for i in controls)
     by_loss = sorted(samples, key=lambda s: -(s.loss or 0.0))
     assert any(s.id in controls for s in by_loss[:len(span_errors)])  # the baseline is fooled

@@ -15,10 +15,12 @@ over samples labelled j) or when it has a conflicting near-duplicate. Kinds: `wr
 When cleanlab is installed its `find_label_issues` runs on the same probabilities and its
 ranking is kept beside ours.
 
-QA (`qa_label_issues`, signals in label_qa): a logistic combination of the loss at the gold,
-n-best agreement with the gold (same text anywhere, overlapping, exact), how related the gold's
-sentence is to the question, and whether the gold is the model's answer to another question on
-the same context. Kinds: `wrong span`, `wrong boundary`, `ambiguous`, `none`.
+QA (`qa_label_issues`, signals in label_qa): one logistic model per kind of error (gold in the
+wrong place, swapped with another question's, wrong boundary) over the loss at the gold, n-best
+agreement with the gold (same text anywhere, overlapping, exact), how related the gold's
+sentence is to the question, how the gold reads (function-word ends, answer type), and whether
+the gold is the model's answer to another question on the same context; their noisy-OR ranks.
+Kinds: `wrong span`, `wrong boundary`, `ambiguous`, `none`.
 `qa_issue_score`/`qa_issues` are the earlier relatedness-only score, kept for callers.
 """
 
@@ -297,8 +299,7 @@ def qa_label_issues(samples: Sequence[QASample]) -> list[LabelIssue]:
     """
     from textlens.latent import label_qa
 
-    claimed = label_qa.claimed_scores(samples)
-    sig = [label_qa.signals(s, *c) for s, c in zip(samples, claimed, strict=True)]
+    sig = label_qa.all_signals(samples)
     if not sig:
         return []
     score = label_qa.combine(np.stack([s.features() for s in sig])) * np.array(
