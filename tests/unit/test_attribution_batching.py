@@ -70,8 +70,27 @@ def test_cross_text_batching_equals_per_text_classification(sharp_classifier,
     # Alone: one text a pass, never padded. Together: one pass a round for all texts, padded.
     assert not any(padded for *_, padded in per_text)
     assert len(passes) < len(per_text) / 3
-    assert passes[0][0] == 3 * len(TEXTS)  # round 1: one 3-point segment each
+    # Round 1: one 3-point segment each, less the baseline rows of texts whose baseline input
+    # and target repeat another's (same length, same class: "dull" and "good" here).
+    shared = len(together) - len({(len(e.tokens), e.target_index) for e in together})
+    assert shared >= 1
+    assert passes[0][0] == 3 * len(TEXTS) - shared
     assert passes[0][1] == max(len(e.tokens) for e in together)
+
+
+def test_texts_sharing_a_baseline_run_its_row_once(sharp_classifier, monkeypatch) -> None:
+    """Same length, same class: one alpha = 0 row serves all of them, and each text's scores
+    are what explaining it alone gives."""
+    texts = ["good", "fine", "bad", "dull", "grand"]  # one word piece each, 3 tokens with specials
+    target = {"target": 0}
+    passes = _count_passes(monkeypatch)
+    alone = explain(texts, model=sharp_classifier, progress=False, **target, **ONE_BY_ONE)
+    assert len({len(e.tokens) for e in alone}) == 1
+    rows_alone = sum(rows for rows, *_ in passes)
+    passes.clear()
+    together = explain(texts, model=sharp_classifier, progress=False, **target, **ALL_IN_ONE)
+    _same(alone, together)
+    assert sum(rows for rows, *_ in passes) == rows_alone - (len(texts) - 1)
 
 
 def test_cross_text_batching_equals_per_text_qa(tiny_qa) -> None:

@@ -88,6 +88,7 @@ class CompositeQuadrature:
     rule: Rule = "gauss-legendre"
     criterion: Criterion = "segments"
     absolute_tolerance: float = 1e-6  # below float32 noise the relative error means nothing
+    last_nodes: int | None = None  # nodes on the initial segment ending at alpha = 1, if several
     f: dict[float, float] = field(default_factory=dict)
     g: dict[float, np.ndarray] = field(default_factory=dict)  # integrand values, by alpha
     segments: list[Segment] = field(default_factory=list)
@@ -99,9 +100,11 @@ class CompositeQuadrature:
         edges = np.linspace(0.0, 1.0, self.initial_segments + 1)
         self._new = [self._segment(float(a), float(b)) for a, b in zip(edges, edges[1:],
                                                                           strict=False)]
+        if self.last_nodes is not None and len(self._new) > 1:
+            self._new[-1] = self._segment(self._new[-1].a, 1.0, self.last_nodes)
 
-    def _segment(self, a: float, b: float) -> Segment:
-        x, w = RULES[self.rule](self.nodes_per_segment)
+    def _segment(self, a: float, b: float, nodes: int | None = None) -> Segment:
+        x, w = RULES[self.rule](nodes or self.nodes_per_segment)
         return Segment(a, b, a + (b - a) * x, (b - a) * w)
 
     def pending_values(self) -> list[float]:
@@ -163,13 +166,16 @@ class CompositeQuadrature:
         if budget < per_split:
             self.done = True
             return
-        # Split the worst segments until what is left unsplit is under half the tolerance.
+        # Split the worst segments until what is left unsplit is under the tolerance: a split
+        # segment's error falls ~2^8-fold (5 Lobatto nodes), so this usually finishes in the
+        # next round. Splitting until half the tolerance split a second segment for most texts:
+        # 22.6 vs 21.5 gradient rows a sentence, SST-2 validation first 100, all <= 1%.
         scale = max(abs(self.delta_f), 1e-12)
         ranked = sorted(self.segments, key=lambda s: -abs(s.error(self.f)))
         remaining = sum(abs(s.error(self.f)) for s in ranked) / scale
         split: list[Segment] = []
         for seg in ranked:
-            if remaining <= self.tolerance / 2 or len(split) * per_split + per_split > budget:
+            if remaining <= self.tolerance or len(split) * per_split + per_split > budget:
                 break
             split.append(seg)
             remaining -= abs(seg.error(self.f)) / scale

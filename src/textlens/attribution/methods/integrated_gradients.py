@@ -32,6 +32,10 @@ class IntegratedGradients:
     max_steps: int = 256
     nodes_per_segment: int = 5
     initial_segments: int = 3
+    # The last third of the path, nearest the input, is where a softmax output has settled: on
+    # SST-2 validation (first 100) it was never split, so 4 nodes serve it: 20.96 vs 21.52
+    # gradient rows a sentence (sentences 300-500: 21.59 vs 22.24), every error still <= 1%.
+    last_segment_nodes: int | None = 4
     criterion: Criterion = "segments"
     name: ClassVar[str] = "ig"
     description: ClassVar[str] = ("Integrated gradients from a [PAD] baseline on the word "
@@ -43,7 +47,9 @@ class IntegratedGradients:
             return CompositeQuadrature(self.steps, 1, None, self.steps,
                                        self.rule or "gauss-legendre")
         return CompositeQuadrature(self.nodes_per_segment, self.initial_segments, self.tolerance,
-                                   self.max_steps, self.rule or "gauss-lobatto", self.criterion)
+                                   self.max_steps, self.rule or "gauss-lobatto", self.criterion,
+                                   last_nodes=None if self.last_segment_nodes is None
+                                   else min(self.last_segment_nodes, self.nodes_per_segment))
 
     def attribute(self, runner: Runner, jobs: Sequence[Job]) -> list[RawAttribution]:
         path = Path.of(runner, [job.x for job in jobs], [job.token_types for job in jobs],
