@@ -4,6 +4,8 @@ with torch.sigmoid / torch.softmax, not read back from the engine."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -191,3 +193,28 @@ def test_predictions_follow_the_head(make_tiny) -> None:
         p = float(torch.sigmoid(_logits(model, model.tokenizer(text)["input_ids"])[0]))
         assert row == pytest.approx([1 - p, p], abs=1e-5)
         assert loss == pytest.approx(-np.log(p if gold else 1 - p), rel=1e-4, abs=1e-5)
+
+
+def test_cli_one_logit_and_regression_heads(make_tiny, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from textlens.cli.main import app
+    from textlens.models.loading import save_model
+
+    model = _sharp(make_tiny("classification", ("toxic",)))
+    binary = save_model(model, tmp_path / "binary")
+    result = CliRunner().invoke(app, ["explain", TEXTS[1], "--model", str(binary), "--method",
+                                      "loss", "--label", "not toxic", "--json", "-"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    z = float(_logits(model, model.tokenizer(TEXTS[1])["input_ids"])[0])
+    assert data["target_index"] == 0 and data["target"] == "loss of not toxic"
+    assert data["output"] == pytest.approx(-np.log(1 - 1 / (1 + np.exp(-z))), abs=1e-4)
+    model.model.config.problem_type = "regression"
+    regression = save_model(model, tmp_path / "regression")
+    result = CliRunner().invoke(app, ["explain", TEXTS[1], "--model", str(regression),
+                                      "--score", "probability"])
+    # `textlens.cli.main.main` prints a TextlensError's problem and fix and exits 2.
+    assert isinstance(result.exception, InputError)
+    assert "regression head" in result.exception.problem
+    assert "--score logit" in str(result.exception.fix)
