@@ -237,3 +237,21 @@ def test_corpus_refuses_heads_a_softmax_would_misread(make_tiny, tmp_path, label
         run(model, tmp_path / "corpus", tmp_path / "run", progress=False)
     assert "two or more logits" in str(refused.value.fix)
     assert not (tmp_path / "run").exists()
+
+
+def test_latent_tables_name_both_classes_of_a_one_logit_model(make_tiny, tmp_path) -> None:
+    from textlens.data.types import Dataset, TextExample
+    from textlens.latent.pipeline import label_names
+    from textlens.latent.tables import add_predictions, base_frame, predict_chunk
+
+    model = _sharp(make_tiny("classification", ("toxic",)))
+    data = Dataset("tiny", "test", tuple(TextExample(str(i), t, i % 2)
+                                         for i, t in enumerate(TEXTS)), tmp_path)
+    names = label_names(data, model)
+    assert names == ("not toxic", "toxic")
+    frame = add_predictions(base_frame(data, names), predict_chunk(model, data, slice(0, 3)),
+                            names)
+    for text, row in zip(TEXTS, frame.itertuples(), strict=True):
+        z = float(_logits(model, model.tokenizer(text)["input_ids"])[0])
+        assert row.prediction == ("toxic" if z > 0 else "not toxic")
+        assert row.confidence == pytest.approx(1 / (1 + np.exp(-abs(z))), abs=1e-4)
