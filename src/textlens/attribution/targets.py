@@ -43,12 +43,12 @@ def scores_for(task: str, head: HeadKind = "softmax") -> tuple[str, ...]:
 def check_request(task: str, label_names: Sequence[str], target: str | int | None,
                   score: str | None, parts: str, head: HeadKind = "softmax") -> None:
     """Refuse a bad target, score or part before any work, listing the valid values."""
-    if score is not None and task == "classification" and head == "regression" \
-            and score != "logit":
-        raise InputError(f'A regression head has no probability to explain (score="{score}").',
-                         'explain its raw output: score="logit" (the default for regression; '
-                         "CLI: --score logit).")
     if score is not None:
+        if task == "classification" and head == "regression" and score == "probability":
+            raise InputError('A regression head has no probability to explain '
+                             '(score="probability").',
+                             'explain its raw output: score="logit" (the default for '
+                             "regression; CLI: --score logit).")
         check_choice(f"{task} score", score, scores_for(task, head))
     if task == "qa":
         check_choice("QA part", parts, QA_PARTS)
