@@ -77,6 +77,33 @@ def test_agrees_with_captum_layer_integrated_gradients(sst2_texts) -> None:
         assert np.corrcoef(ada.scores, ref)[0, 1] >= 0.99
 
 
+def test_one_logit_head_agrees_with_captum_on_the_sigmoid(sst2_texts) -> None:
+    """A one-logit head on the base MiniLM (seeded fresh head): scores are nonzero, complete,
+    and match Captum's LayerIntegratedGradients of sigmoid(z) (1 - sigmoid(z) when z < 0)."""
+    from captum.attr import LayerIntegratedGradients
+
+    from textlens.attribution.encoding import encode
+    from textlens.models.loading import new_model
+
+    torch.manual_seed(0)
+    loaded = new_model("classification", label_names=("positive",), device="cpu")
+    loaded.model.eval()
+    texts = sst2_texts[:3]
+    for text, exp in zip(texts, explain(texts, model=loaded, steps=50, progress=False),
+                         strict=True):
+        sign = 1.0 if exp.target_index == 1 else -1.0
+        enc = encode(loaded, text)
+        ids = torch.tensor([enc.input_ids])
+        base = torch.tensor([enc.baseline_ids(loaded.tokenizer.pad_token_id)])
+        lig = LayerIntegratedGradients(
+            lambda x, s=sign: torch.sigmoid(s * loaded.model(input_ids=x).logits[:, 0]),
+            loaded.model.get_input_embeddings())
+        ref = lig.attribute(ids, base, n_steps=50, method="gausslegendre").sum(-1)[0]
+        assert max(abs(v) for v in exp.scores) > 0
+        assert np.corrcoef(exp.scores, ref.detach().numpy())[0, 1] >= 0.99
+        assert exp.completeness_error <= 0.01
+
+
 def test_qa_start_and_end_are_complete(data_dir) -> None:
     from textlens.data import load_dataset
 

@@ -27,7 +27,6 @@ from textlens.attribution.qa_windows import (
     choose_window,
     gold_missing,
     gold_token_span,
-    softmax,
     window_prediction,
 )
 from textlens.attribution.registry import Job, RawAttribution, get_method
@@ -42,6 +41,7 @@ from textlens.attribution.targets import (
 from textlens.attribution.workers import batching_for, even_chunks, map_chunks
 from textlens.choices import check_choice
 from textlens.errors import InputError
+from textlens.models.heads import HeadKind, class_names, head_kind, prediction, probabilities
 from textlens.models.loading import LoadedModel, ensure_loaded
 from textlens.models.qa import QAWindowing, qa_windowing
 
@@ -62,7 +62,10 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str,
     model directory, a hub id (with a network) or a `LoadedModel`.
 
     Classification: `inputs` are texts; `target` is "predicted" (default), a class name or
-    index, or "top-k"; `score` "probability" (default) or "logit". QA: `inputs` are
+    index, or "top-k"; `score` "probability" (default) or "logit". The probability follows the
+    head (`models.heads`): a softmax over classes, a sigmoid per class for multi-label, and
+    for one logit z two classes, 1: sigmoid(z) and 0: "not NAME", 1 - sigmoid(z) ("predicted"
+    by the sign of z); a regression head explains its raw output (`score="logit"`). QA: `inputs` are
     (question, context) pairs; `target` "predicted" (default) or "gold" span; `parts` start,
     end or both; `score` "logit" (default) or "probability". `method="loss"` explains the loss
     against `labels` / `answers` (character spans in the context). Method options such as
@@ -77,11 +80,15 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str,
     model = ensure_loaded(model)
     algo = get_method(method, **method_options)
     check_choice("aggregation", aggregation, AGGREGATIONS)
-    check_request(model.task, model.label_names, target, score, parts)
+    head = _head(model)
+    check_request(model.task, model.label_names, target, score, parts, head)
     windows = qa_windowing(model, stride=doc_stride) if model.task == "qa" else None
     if isinstance(inputs, str) or (model.task == "qa" and _is_pair(inputs)):
         inputs = [inputs]  # type: ignore[list-item]
     is_loss = algo.needs_gold
+    if is_loss and head == "regression":
+        raise InputError("Loss attribution needs a class to score; a regression head has none.",
+                         'explain its raw output instead: method="ig", score="logit".')
     if is_loss and labels is None and answers is None:
         raise InputError("Loss attribution needs the ground truth.",
                          "pass labels=[...] (classification) or answers=[...] (QA).")
@@ -131,6 +138,10 @@ def explain(inputs: Sequence[str] | Sequence[tuple[str, str]] | str,
                                                algo.name, aggregation))
     return [_assemble(model, chosen[i], by_input[i], predictions[i], algo.name,
                       None if answers is None else answers[i]) for i in range(len(encoded))]
+
+
+def _head(model: LoadedModel) -> HeadKind:
+    return head_kind(model.model.config) if model.task == "classification" else "softmax"
 
 
 def _is_pair(inputs: Any) -> bool:
@@ -183,12 +194,15 @@ def _targets(model: LoadedModel, e: Encoded, pred: dict[str, np.ndarray],
              target: str | int | None, score: Score | None, parts: str, is_loss: bool,
              label: int | None, answer: tuple[int, int] | None) -> list[Target]:
     if model.task == "classification":
-        probs = softmax(pred["logits"])
+        head = _head(model)
+        probs = probabilities(pred["logits"], head)
+        names = class_names(head, model.label_names)
         if is_loss:
             if label is None:
                 raise InputError("Loss attribution needs a gold label for every text.")
-            return classification_targets(int(label), probs, model.label_names, "loss")
-        return classification_targets(target, probs, model.label_names, score or "probability")
+            return classification_targets(int(label), probs, names, "loss", head)
+        default: Score = "logit" if head == "regression" else "probability"
+        return classification_targets(target, probs, names, score or default, head)
     which = "gold" if _wants_gold(target, is_loss) else "predicted"
     if which == "gold":
         if answer is None:
@@ -216,10 +230,7 @@ def _explanation(model: LoadedModel, job: Job, raw: RawAttribution | None,
         best, conf = _qa_prediction(e, pred)
         label = best.text
     else:
-        probs = softmax(pred["logits"])
-        k = int(probs.argmax())
-        label, conf = (model.label_names[k] if k < len(model.label_names) else str(k)), \
-            float(probs[k])
+        _, label, conf = prediction(pred["logits"], _head(model), model.label_names)
     return Explanation(
         text=e.texts[-1], question=e.texts[0] if qa else None, tokens=e.tokens,
         offsets=e.offsets, segments=e.segments, scores=scores, words=words, word_spans=spans,

@@ -52,8 +52,13 @@ class ErasureScores:
 
 def _probabilities(model: LoadedModel, sequences: list[list[int]], classes: list[int],
                    batch_size: int = 64) -> np.ndarray:
-    """Probability of `classes[i]` for each id sequence (padded in length-sorted batches)."""
+    """Probability of `classes[i]` for each id sequence (padded in length-sorted batches), as
+    the head reads it (`models.heads`: softmax, sigmoid, one logit as two classes)."""
     import torch
+
+    from textlens.models.heads import head_kind, probabilities
+
+    head = head_kind(model.model.config)
 
     out = np.zeros(len(sequences))
     order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
@@ -62,7 +67,9 @@ def _probabilities(model: LoadedModel, sequences: list[list[int]], classes: list
             batch = order[s:s + batch_size]
             padded = model.tokenizer.pad({"input_ids": [sequences[i] for i in batch]},
                                          return_tensors="pt").to(model.device)
-            probs = torch.softmax(model.model(**padded).logits.float(), dim=-1).cpu().numpy()
+            logits = model.model(**padded).logits.float()
+            probs = (torch.softmax(logits, dim=-1).cpu().numpy() if head == "softmax"
+                     else probabilities(logits.cpu().numpy(), head))
             for r, i in enumerate(batch):
                 out[i] = probs[r, classes[i]]
     return out

@@ -74,6 +74,7 @@ def explain_command(
     from textlens.attribution.targets import QA_PARTS, SCORES, check_request
     from textlens.choices import check_choice
     from textlens.cli.options import check_device, check_output, model_source
+    from textlens.models.heads import head_kind
     from textlens.models.loading import load_model
 
     # Everything the user typed is checked before the model loads (seconds) or any work.
@@ -103,7 +104,8 @@ def explain_command(
                          f"({', '.join(loaded.label_names)}): --question and --context are for "
                          "QA models.", 'explain a text: textlens explain "TEXT" --model DIR, or '
                          "pass a QA model (e.g. one from `textlens train qa`).")
-    check_request(loaded.task, loaded.label_names, options.get("target"), score, part)
+    head = head_kind(loaded.model.config) if loaded.task == "classification" else "softmax"
+    check_request(loaded.task, loaded.label_names, options.get("target"), score, part, head)
     if input_file is not None:
         _batch(loaded, input_file, text_col, id_col, out, options, html)
     elif interactive:
@@ -116,11 +118,15 @@ def explain_command(
 def _gold(loaded, label: str | None, context: str | None, gold_answer: str | None,
           options: dict[str, Any]) -> dict[str, Any]:
     if loaded.task == "classification" and label is not None:
-        index = int(label) if label.isdigit() else list(loaded.label_names).index(label) \
-            if label in loaded.label_names else None
+        from textlens.models.heads import class_names, head_kind
+
+        # A one-logit model's classes are ("not NAME", NAME), as `explain` numbers them.
+        names = class_names(head_kind(loaded.model.config), loaded.label_names)
+        index = int(label) if label.isdigit() else list(names).index(label) \
+            if label in names else None
         if index is None:
             raise InputError(f"Unknown label '{label}'.",
-                             f"use an index or one of {', '.join(loaded.label_names)}.")
+                             f"use an index or one of {', '.join(names)}.")
         return {"labels": [index]}
     if loaded.task == "qa" and gold_answer is not None and context is not None:
         start = context.find(gold_answer)

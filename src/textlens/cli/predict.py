@@ -75,7 +75,7 @@ def predict(
     if not items and not rejected:
         raise InputError("No texts given.", "pass texts as arguments or --input FILE --text-col COL.")
     preds = predict_classification(loaded, items) if items else None
-    rows = [{"id": i, "text": t, "label": loaded.label_names[int(k)], "confidence": float(c)}
+    rows = [{"id": i, "text": t, "label": preds.label_names[int(k)], "confidence": float(c)}
             for i, t, k, c in zip(ids, items, preds.labels, preds.confidence, strict=True)
             ] if preds is not None else []
     for row, meta in zip(rows, metadata, strict=False):

@@ -97,6 +97,21 @@ def prepare(data: str | Path, options: CorpusOptions) -> tuple[Corpus, tuple[str
     return corpus, tuple(group_by)
 
 
+def _check_softmax_head(loaded: Any) -> None:
+    """Sentences are classified by a softmax over the classes (`engine.predict_sentences`):
+    refuse a one-logit, multi-label or regression head, which a softmax would misread (one
+    logit: every sentence p = 1 for its one label)."""
+    from textlens.models.heads import head_kind
+
+    kind = head_kind(loaded.model.config)
+    if kind != "softmax":
+        raise InputError(f"The corpus analysis reads a single-label classifier with a softmax "
+                         f"over >= 2 classes; the model {loaded.source} has a {kind} head.",
+                         "use a sentiment classifier with positive and negative classes (two "
+                         "or more logits), e.g. one from `textlens train classification "
+                         "--data sst2`.")
+
+
 def run(model: Any, data: str | Path, out: str | Path, options: CorpusOptions = CorpusOptions(),
         engine: SentenceEngine | None = None, on_batch: Callable[[int], None] | None = None,
         progress: bool = True) -> CorpusResult:
@@ -106,6 +121,7 @@ def run(model: Any, data: str | Path, out: str | Path, options: CorpusOptions = 
 
     corpus, group_by = prepare(data, options)
     loaded = ensure_loaded(model, task="classification")
+    _check_softmax_head(loaded)
     signs = polarity(loaded.label_names)
     if options.engine.neutral_band is not None and len(loaded.label_names) != 2:
         raise InputError(f"--neutral-band applies to binary models; this one has labels "

@@ -129,8 +129,11 @@ def label_names(dataset: Dataset, loaded: LoadedModel) -> tuple[str, ...] | None
         return None
     if dataset.label_names:
         return tuple(dataset.label_names)
-    model = tuple(loaded.label_names)
-    generic = all(n == f"LABEL_{i}" for i, n in enumerate(model))
+    from textlens.models.heads import class_names, head_kind
+
+    generic = all(n == f"LABEL_{i}" for i, n in enumerate(loaded.label_names))
+    # One per probability column (`predict_classification`): a one-logit model has two.
+    model = class_names(head_kind(loaded.model.config), loaded.label_names)
     return None if not model or generic else model
 
 

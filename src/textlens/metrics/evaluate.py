@@ -22,7 +22,7 @@ def evaluate_classification(loaded: LoadedModel | str | Path, data: Dataset, bat
         raise DataError("Evaluation needs a label on every example.",
                         "pass --label-col with the column that holds the labels.")
     preds = predict_classification(loaded, [e.text for e in data], gold, batch_size, max_length)
-    scores = classification_scores(gold, preds.labels.tolist(), loaded.label_names)
+    scores = classification_scores(gold, preds.labels.tolist(), preds.label_names)
     scores["mean_loss"] = float(preds.loss.mean()) if preds.loss is not None else None
     return scores
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from textlens.data.types import QAExample
+from textlens.errors import InputError
+from textlens.models.heads import class_names, head_kind, probabilities
 from textlens.models.loading import LoadedModel, ensure_loaded
 from textlens.models.qa import Span, best_spans, encode_qa, qa_windowing
 from textlens.progress import track
@@ -24,9 +26,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ClassificationPredictions:
-    probabilities: np.ndarray  # (n, classes)
-    label_names: tuple[str, ...]
-    loss: np.ndarray | None  # per-sample cross-entropy when gold labels were given
+    probabilities: np.ndarray  # (n, classes), as the head reads them (`models.heads`)
+    label_names: tuple[str, ...]  # per column (a one-logit head: "not NAME", NAME)
+    loss: np.ndarray | None  # per-sample -log p(gold) (cross-entropy; BCE for sigmoid heads)
 
     @property
     def labels(self) -> np.ndarray:
@@ -78,8 +80,10 @@ def predict_classification(loaded: LoadedModel | str | Path, texts: Sequence[str
                            max_length: int | None = None, progress: bool = True,
                            max_tokens: int | None = None) -> ClassificationPredictions:
     """Class probabilities (and per-sample loss against `gold`), in input order; `loaded` may
-    be a path; batches of near-equal length (`length_batches`, sizes by device:
-    `inference_batching`)."""
+    be a path. Probabilities follow the head (`models.heads`): a one-logit model has two
+    columns [1 - sigmoid(z), sigmoid(z)], a multi-label one a sigmoid per class, and a
+    regression head its raw outputs (and no loss); batches of near-equal length
+    (`length_batches`, sizes by device: `inference_batching`)."""
     import torch
 
     loaded = ensure_loaded(loaded, task="classification")
@@ -91,8 +95,13 @@ def predict_classification(loaded: LoadedModel | str | Path, texts: Sequence[str
     if truncated:
         warnings.warn(f"{truncated} of {len(texts)} texts are longer than {max_length} tokens "
                       "and were truncated.", stacklevel=2)
-    n_classes = loaded.model.config.num_labels
-    probs = np.zeros((len(texts), n_classes), dtype=np.float32)
+    head = head_kind(loaded.model.config)
+    if head == "regression" and gold is not None:
+        raise InputError("A regression head has no per-class loss against gold labels.",
+                         "predict without gold labels, or pass a classification model.")
+    names = class_names(head, loaded.label_names)
+    probs = np.zeros((len(texts), max(len(names), loaded.model.config.num_labels)),
+                     dtype=np.float32)
     losses = np.zeros(len(texts), dtype=np.float32) if gold is not None else None
     batches = length_batches([min(n, max_length) for n in lengths], batch_size, max_tokens)
     iterator = track(batches, "Predicting") if progress and len(batches) > 1 else batches
@@ -101,12 +110,29 @@ def predict_classification(loaded: LoadedModel | str | Path, texts: Sequence[str
             features = [{k: enc[k][i][:max_length] for k in enc} for i in batch]
             padded = loaded.tokenizer.pad(features, return_tensors="pt").to(loaded.device)
             logits = loaded.model(**padded).logits.float()
-            probs[batch] = torch.softmax(logits, dim=-1).cpu().numpy()
+            if head == "softmax":
+                probs[batch] = torch.softmax(logits, dim=-1).cpu().numpy()
+            else:
+                probs[batch] = probabilities(logits.cpu().numpy(), head)
             if losses is not None and gold is not None:
                 target = torch.tensor([gold[i] for i in batch], device=logits.device)
-                ce = torch.nn.functional.cross_entropy(logits, target, reduction="none")
+                if head == "softmax":
+                    ce = torch.nn.functional.cross_entropy(logits, target, reduction="none")
+                else:
+                    ce = -_log_sigmoid_at(logits, target, head == "binary")
                 losses[batch] = ce.cpu().numpy()
-    return ClassificationPredictions(probs, loaded.label_names, losses)
+    return ClassificationPredictions(probs, names, losses)
+
+
+def _log_sigmoid_at(logits: torch.Tensor, target: torch.Tensor, binary: bool) -> torch.Tensor:
+    """log p(gold) of a sigmoid head: a one-logit head's class 1 is sigmoid(z), class 0
+    sigmoid(-z); a multi-label head's class k is sigmoid(z_k)."""
+    import torch
+
+    if binary:
+        z = logits[:, 0]
+        return torch.nn.functional.logsigmoid(torch.where(target == 1, z, -z))
+    return torch.nn.functional.logsigmoid(logits.gather(1, target[:, None])[:, 0])
 
 
 def predict_qa(loaded: LoadedModel | str | Path, examples: Sequence[QAExample],

@@ -7,8 +7,9 @@ What transformers-interpret does and `textlens.explain` does not is built here o
 pieces (`encode`, `Runner`, `Job`, the registry's "ig"), not by changing the engine:
 
 * text pairs (cross-encoders): encoded as the engine encodes a QA pair, shown as one text;
-* single-logit models (cross-encoders): read as the two logits [0, z], whose class-1 probability
-  is sigmoid(z), the score transformers-interpret explains for them;
+* single-logit models (cross-encoders): sigmoid(z), as upstream, whatever the config's
+  `problem_type` says (the engine reads one logit by sigmoid too, `models.heads`, but refuses a
+  probability for `problem_type="regression"`; upstream explains sigmoid(z) there as well);
 * token types passed only to a model whose forward names them (not DistilBERT's);
 * position-embedding attributions (`embedding_type=1`): IG over the position embeddings from
   "every token at position 0" (transformers-interpret's baseline) to the real positions, word
@@ -33,6 +34,7 @@ from textlens.attribution.registry import Job, RawAttribution, get_method
 from textlens.attribution.runner import Runner, frozen
 from textlens.attribution.targets import classification_targets
 from textlens.errors import InputError
+from textlens.models.heads import HeadKind, class_names, probabilities
 from textlens.models.loading import LoadedModel
 
 Embedding = Literal["word", "position"]
@@ -98,17 +100,15 @@ def position_table(model: Any) -> torch.nn.Embedding | None:
 class _EngineView(torch.nn.Module):
     """The classifier as the engine calls it (`model(inputs_embeds=, token_type_ids=,
     attention_mask=).logits`), sharing its weights: token types dropped for a model that takes
-    none, one logit z returned as [0, z], and in position mode `inputs_embeds` taken as position
-    embeddings added to the input's fixed word embeddings (the model's own position ids all 0,
-    their embedding subtracted back out)."""
+    none, and in position mode `inputs_embeds` taken as position embeddings added to the input's
+    fixed word embeddings (the model's own position ids all 0, their embedding subtracted back
+    out)."""
 
-    def __init__(self, model: Any, single_logit: bool, takes_types: bool,
-                 table: torch.nn.Embedding | None = None,
+    def __init__(self, model: Any, takes_types: bool, table: torch.nn.Embedding | None = None,
                  words: torch.Tensor | None = None) -> None:
         super().__init__()
         self.inner = model
         self.config = model.config
-        self.single_logit = single_logit
         self.takes_types = takes_types
         self.table = table
         self.words = words
@@ -129,10 +129,8 @@ class _EngineView(torch.nn.Module):
             inputs_embeds = self.words[:length] + inputs_embeds - self.table.weight[0]
             kwargs["position_ids"] = torch.zeros(inputs_embeds.shape[:2], dtype=torch.long,
                                                  device=inputs_embeds.device)
-        logits = self.inner(inputs_embeds=inputs_embeds, **kwargs).logits
-        if self.single_logit:
-            logits = torch.cat([torch.zeros_like(logits), logits], dim=-1)
-        return SequenceClassifierOutput(logits=logits)
+        return SequenceClassifierOutput(logits=self.inner(inputs_embeds=inputs_embeds,
+                                                          **kwargs).logits)
 
 
 def attribute(model: Any, tokenizer: Any, texts: Sequence[str], index: int | None,
@@ -154,10 +152,11 @@ def _attribute(model: Any, tokenizer: Any, texts: Sequence[str], index: int | No
                internal_batch_size: int | None, flip_sign: bool) -> Attributions:
     single = int(model.config.num_labels) == 1
     takes_types = accepts(model, "token_type_ids")
-    # The engine explains a probability of a softmax over classes; one logit z is read as the
-    # classes [0, z], whose class 1 has probability sigmoid(z).
-    names = ("1 - sigmoid", *label_names[:1]) if single else tuple(label_names)
-    view = model if takes_types and not single else _EngineView(model, single, takes_types)
+    # One logit z: the engine's binary head, class 1 = sigmoid(z) (class 0, 1 - sigmoid, is
+    # upstream's `flip_sign`); several: a softmax, as upstream, whatever `problem_type` says.
+    head: HeadKind = "binary" if single else "softmax"
+    names = class_names(head, label_names)
+    view = model if takes_types else _EngineView(model, takes_types)
     loaded = LoadedModel(view, tokenizer, "classification", names, model.device,
                          "transformers-interpret shim")
     enc = encode(loaded, texts[-1], question=texts[0] if len(texts) == 2 else None)
@@ -166,20 +165,19 @@ def _attribute(model: Any, tokenizer: Any, texts: Sequence[str], index: int | No
     words = runner.embed(enc.input_ids)
     types = runner.embed_types(enc.token_type_ids)
     logits = runner.raw(words[None], types[None])["logits"][0].double().numpy()
-    engine_probs = np.exp(logits - logits.max())
-    engine_probs /= engine_probs.sum()
+    engine_probs = probabilities(logits, head)
     probs = (float(engine_probs[1]),) if single else tuple(float(p) for p in engine_probs)
     predicted = int(np.argmax(probs))
     selected = predicted if index is None else int(index)
     (target,) = classification_targets(1 if single else selected, engine_probs, names,
-                                       "probability")
+                                       "probability", head)
     if embedding == "position":
         table = position_table(model)
         if table is None:
             raise InputError(f"{type(model).__name__} has no position-embedding table.",
                              "attribute to word embeddings (embedding_type=0).")
-        runner = Runner(replace(loaded, model=_EngineView(model, single, takes_types, table,
-                                                          words)), budget)
+        runner = Runner(replace(loaded, model=_EngineView(model, takes_types, table, words)),
+                        budget)
         # From every token at position 0 (upstream's baseline) to the real positions.
         job = Job(enc, target, runner.embed(range(len(enc))), types, (0,) * len(enc))
     else:
