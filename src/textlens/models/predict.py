@@ -46,6 +46,7 @@ class QAPrediction:
     score: float
     loss: float | None  # start CE + end CE at the gold span (first answer)
     nbest: tuple[Span, ...]
+    start_loss: float | None = None  # the start CE alone (end CE = loss - start_loss)
 
 
 def length_batches(lengths: Sequence[int], batch_size: int,
@@ -126,6 +127,7 @@ def predict_qa(loaded: LoadedModel | str | Path, examples: Sequence[QAExample],
     spans: list[list[Span]] = [[] for _ in examples]
     loss_at_gold: list[float | None] = [None] * len(examples)
     loss_fallback: list[float | None] = [None] * len(examples)
+    start_ce: list[float | None] = [None] * len(examples)  # from the window `loss` comes from
     batches = length_batches([len(x) for x in feats.input_ids], batch_size, max_tokens)
     iterator = track(batches, "Answering") if progress and len(batches) > 1 else batches
     with torch.inference_mode():
@@ -138,8 +140,10 @@ def predict_qa(loaded: LoadedModel | str | Path, examples: Sequence[QAExample],
             start, end = start.masked_fill(mask, -1e4), end.masked_fill(mask, -1e4)
             gold_s = torch.tensor([feats.start_positions[i] for i in batch], device=start.device)
             gold_e = torch.tensor([feats.end_positions[i] for i in batch], device=start.device)
-            ce = (torch.nn.functional.cross_entropy(start, gold_s, reduction="none")
-                  + torch.nn.functional.cross_entropy(end, gold_e, reduction="none")).cpu().numpy()
+            ce_start = torch.nn.functional.cross_entropy(start, gold_s, reduction="none")
+            ce = (ce_start + torch.nn.functional.cross_entropy(end, gold_e, reduction="none")
+                  ).cpu().numpy()
+            ce_start_np = ce_start.cpu().numpy()
             start_np, end_np = start.cpu().numpy(), end.cpu().numpy()
             for row, i in enumerate(batch):
                 ex = feats.example_index[i]
@@ -147,15 +151,18 @@ def predict_qa(loaded: LoadedModel | str | Path, examples: Sequence[QAExample],
                                             examples[ex].context, n_best, max_answer_tokens))
                 if feats.start_positions[i] != 0 and loss_at_gold[ex] is None:
                     loss_at_gold[ex] = float(ce[row])
-                elif loss_fallback[ex] is None:
+                    start_ce[ex] = float(ce_start_np[row])
+                elif loss_fallback[ex] is None and loss_at_gold[ex] is None:
                     loss_fallback[ex] = float(ce[row])
+                    start_ce[ex] = float(ce_start_np[row])
     results = []
     for ex, example in enumerate(examples):
         ranked = tuple(sorted(spans[ex], key=lambda s: -s.score)[:n_best])
         best = ranked[0] if ranked else Span(0, 0, 0, 0, float("-inf"), "")
         loss = loss_at_gold[ex] if loss_at_gold[ex] is not None else loss_fallback[ex]
         results.append(QAPrediction(example.id, best.text, best.start_char, best.end_char,
-                                    best.score, loss if example.answers else None, ranked))
+                                    best.score, loss if example.answers else None, ranked,
+                                    start_ce[ex] if example.answers else None))
     return results
 
 
