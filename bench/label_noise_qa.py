@@ -112,22 +112,25 @@ def nbest_of(windows: list[tuple], context: str) -> tuple[tuple[int, int, float]
 
 
 def gold_loss_and_score(windows: list[tuple], gold: tuple[int, int]
-                        ) -> tuple[float, float, float]:
+                        ) -> tuple[float, float, float, float]:
     """Start + end cross-entropy at the gold (first window holding it, else [CLS] of the first),
     as `predict_qa` computes the loss; the gold's start + end logit (-inf when no window); and
-    the start cross-entropy alone (`QAPrediction.start_loss`)."""
+    the start cross-entropy alone (`QAPrediction.start_loss`); the local loss at the ends
+    (`QAPrediction.local_loss`, 0 when no window holds the gold)."""
     from scipy.special import logsumexp
 
+    from textlens.models.predict import local_cross_entropy
     from textlens.models.qa import char_span_to_tokens
 
     for st, en, off in windows:
         s, e = char_span_to_tokens(off, *gold)
         if (s, e) != (0, 0):
             return (float(logsumexp(st) - st[s] + logsumexp(en) - en[e]), float(st[s] + en[e]),
-                    float(logsumexp(st) - st[s]))
+                    float(logsumexp(st) - st[s]),
+                    local_cross_entropy(st, off, s) + local_cross_entropy(en, off, e))
     st, en, _ = windows[0]
     return (float(logsumexp(st) - st[0] + logsumexp(en) - en[0]), float("-inf"),
-            float(logsumexp(st) - st[0]))
+            float(logsumexp(st) - st[0]), 0.0)
 
 
 def _words(text: str) -> list[tuple[int, int]]:
@@ -231,7 +234,7 @@ def qa_rankings(f: dict, nbest: list, gold: list, seed: int
     loss_score = [gold_loss_and_score(f["windows"][i], gold[i]) for i in range(n)]
     loss = np.array([x[0] for x in loss_score])
     samples = [label_qa.QASample(f["ids"][i], f["questions"][i], f["contexts"][i], *gold[i],
-                                 nbest[i], float(loss[i]), loss_score[i][2]) for i in range(n)]
+                                 nbest[i], float(loss[i]), *loss_score[i][2:]) for i in range(n)]
     rng = np.random.default_rng(seed + 11)
 
     def margin() -> np.ndarray:

@@ -196,8 +196,11 @@ def test_qa_samples_read_the_samples_table() -> None:
     assert samples[0].start_loss is None  # predictions cached before `start_loss` existed
     with pytest.warns(UserWarning, match="nbest"):
         assert len(qa_samples(frame.drop(columns="nbest"))) == 2
-    split = qa_samples(frame.assign(start_loss=[0.2, float("nan"), 0.4]))
+    split = qa_samples(frame.assign(start_loss=[0.2, float("nan"), 0.4],
+                                    local_loss=[1.5, float("nan"), 0.1]))
     assert split[0].start_loss == 0.2 and split[1].start_loss is None
+    assert split[0].local_loss == 1.5 and split[1].local_loss is None
+    assert samples[0].local_loss is None
 
 
 def test_end_losses_and_size_gap_by_hand() -> None:
@@ -267,3 +270,43 @@ def test_predict_qa_start_loss_is_the_start_cross_entropy(tiny_qa) -> None:
     end_ce = -float(log_end[feats.end_positions[0]])
     assert pred.start_loss == pytest.approx(start_ce, rel=1e-4)
     assert pred.loss - pred.start_loss == pytest.approx(end_ce, rel=1e-4)
+    local = 0.0
+    for logits, gold in ((out.start_logits[0], feats.start_positions[0]),
+                         (out.end_logits[0], feats.end_positions[0])):
+        near = [t for t in range(gold - 5, gold + 6) if feats.offsets[0][t] is not None]
+        local -= float(torch.log_softmax(logits[near].float(), -1)[near.index(gold)])
+    assert pred.local_loss == pytest.approx(local, rel=1e-4) and 0 < pred.local_loss < pred.loss
+
+
+def test_local_cross_entropy_by_hand() -> None:
+    from scipy.special import logsumexp
+
+    from textlens.models.predict import local_cross_entropy
+
+    logits = np.array([9.0, 0.5, 2.0, -1.0, 3.0, 0.0, 4.0, 1.0])
+    offsets = [None, (0, 3), (4, 6), (7, 9), (10, 12), (13, 15), (16, 18), None]
+    # k = 2 around token 3: tokens 1-5, all in the context
+    assert local_cross_entropy(logits, offsets, 3, k=2) == pytest.approx(
+        logsumexp(logits[1:6]) - logits[3])
+    # at the context's edge: [CLS] (token 0, no offset) is left out of the neighbourhood
+    assert local_cross_entropy(logits, offsets, 1, k=2) == pytest.approx(
+        logsumexp(logits[1:4]) - logits[1])
+    assert local_cross_entropy(logits, offsets, 6, k=1) == pytest.approx(
+        logsumexp(logits[5:7]) - logits[6])
+
+
+def test_a_costly_end_nearby_ranks_above_a_cheap_one() -> None:
+    """Same gold, n best and losses: the gold whose ends the model would place elsewhere
+    nearby (high local loss) ranks above the one it would place there; its reason says so."""
+    context, qas = fact_context(4)
+    question, answer = qas[2]
+    a = context.index(answer)
+    nbest = ((a, a + len(answer), 3.0), (0, 4, 1.0))
+    gold = (a, a + len(answer) + len(" long."))
+    off = QASample("off", question, context, *gold, nbest, 10.0, 3.0, 6.0)
+    near = QASample("near", question, context, *gold, nbest, 10.0, 3.0, 0.2)
+    issues = {i.id: i for s in (off, near) for i in qa_label_issues([s])}
+    assert issues["off"].score > issues["near"].score
+    sig = label_qa.signals(off)
+    assert dict(zip(label_qa.FEATURES, sig.features(), strict=True))["local_loss"] == 6.0
+    assert "start x end only 0% (local loss 6.0)" in label_qa.reason_of(sig, "wrong boundary")

@@ -338,9 +338,12 @@ def qa_samples(frame: pd.DataFrame) -> list[QASample]:
                  if has_nbest and isinstance(r.nbest, str)
                  else ((int(r.pred_start), int(r.pred_end), 0.0),))
         loss = float(r.loss) if r.loss == r.loss else None
-        start_loss = getattr(r, "start_loss", None)  # absent in predictions of older caches
+        # both absent in predictions cached by an older textlens
+        start_loss, local_loss = (getattr(r, c, None) for c in ("start_loss", "local_loss"))
         out.append(QASample(str(r.id), r.question, r.context, int(starts[0]),
                             int(starts[0]) + len(answers[0]), nbest, loss,
                             float(start_loss) if start_loss == start_loss
-                            and start_loss is not None else None))
+                            and start_loss is not None else None,
+                            float(local_loss) if local_loss == local_loss
+                            and local_loss is not None else None))
     return out

@@ -16,7 +16,9 @@ so the detector costs no extra model pass. Signals, per question:
   moved at the other end).
 - `start_loss` / `end_loss`: the loss split into its two ends (a wrong boundary makes one end
   costly, a wrong place both); `size_gap`: how many words the gold is longer or shorter than
-  the model's most likely span overlapping it.
+  the model's most likely span overlapping it; `local_loss`: the loss at the gold's ends
+  against the context tokens within 5 of each (`predict.local_cross_entropy`): a boundary a
+  few words off is costly there, a right gold the model answers elsewhere is not.
 - `claimed`: the gold overlaps (token F1) the confident prediction for *another* question on the
   same context while this question's own n-best ignores it; `mutual_claim`: both questions'
   n-bests prefer the other's gold (the answers were swapped).
@@ -56,6 +58,7 @@ class QASample:
     nbest: tuple[tuple[int, int, float], ...]  # (start_char, end_char, score), best first
     loss: float | None = None
     start_loss: float | None = None  # the start CE alone; None: split `loss` evenly
+    local_loss: float | None = None  # start + end CE near the gold's ends (predict_qa); None: 0
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class QASignals:
     start_loss: float = 0.0  # CE of the gold's start token; end_loss = loss - start_loss
     end_loss: float = 0.0
     size_gap: int = 0  # gold words minus those of the model's likeliest overlapping span
+    local_loss: float = 0.0  # start + end CE among the 5 context tokens either side of each end
 
     def features(self) -> np.ndarray:
         """The models' inputs, in FEATURES order."""
@@ -103,24 +107,27 @@ class QASignals:
                          float(self.starts_function), float(self.ends_function),
                          math.log(max(1, self.gold_words)), abs(self.start_loss - self.end_loss),
                          max(self.start_loss, self.end_loss), min(self.start_loss, self.end_loss),
-                         abs(self.size_gap)])
+                         abs(self.size_gap), self.local_loss])
 
 
 FEATURES = ("loss", "log_mass_text", "log_mass_overlap", "boundary_mass", "p_top",
             "relatedness_gap", "claimed", "gap_unsupported", "rival_mass", "one_end_mass",
             "idf_gap", "gold_rank", "idf_gold", "log_gold_sentence_mass", "type_mismatch",
             "type_mismatch_top_ok", "mutual_claim", "starts_function", "ends_function",
-            "log_gold_words", "end_loss_gap", "max_end_loss", "min_end_loss", "abs_size_gap")
+            "log_gold_words", "end_loss_gap", "max_end_loss", "min_end_loss", "abs_size_gap",
+            "local_loss")
 # One logistic model per kind of error: {kind: (feature names, weights, intercept)}. The
 # wrong-span (moved gold) model sees seven signals only: with all 24 its false alarms crowd the
 # other kinds (held-out tuning articles, leave-one-article-out, precision@K moved / swapped /
-# boundary). The loss split into its two ends (`start_loss`) is the boundary model's main gain:
-# the costlier end alone ranks boundaries at 0.468 vs 0.321 for the summed loss; the detector
-# goes from 0.877 / 0.737 / 0.432 (20 signals, before) to 0.881 / 0.728 / 0.496 with the end
-# losses and the size gap. Tried and dropped (no held-out gain on moved, whose own model stays
-# at 0.885): a second-stage model on the top 15% by loss (0.874-0.889), gradient-boosted trees
-# (0.81-0.84), one multinomial model (0.83-0.85), the relatedness of the model's best sentence
-# against the gold's, answer type of the best span, punctuation at the gold's ends.
+# boundary). The boundary model gains from the loss split into its ends (the costlier end alone
+# ranks boundaries at 0.468, the summed loss 0.321) and from the local loss (alone 0.530): the
+# detector goes from 0.877 / 0.737 / 0.432 (20 signals, before) to 0.881 / 0.728 / 0.496 with
+# the end losses and the size gap, 0.881 / 0.735 / 0.519 with the local loss too. Tried and
+# dropped (no held-out gain on moved, whose own model stays at 0.885): a second-stage model on
+# the top 15% by loss (0.874-0.889), gradient-boosted trees (0.81-0.84), one multinomial model
+# (0.83-0.85), the relatedness of the model's best sentence against the gold's, answer type of
+# the best span, punctuation at the gold's ends, the loss within the gold's sentence or within
+# 5 / 15 tokens of its ends (0.872-0.885).
 WRONG_SPAN_FEATURES = ("loss", "ends_function", "gold_rank", "type_mismatch", "log_gold_words",
                        "min_end_loss", "max_end_loss")
 SWAPPED_FEATURES = FEATURES[:20]
@@ -135,14 +142,14 @@ MODELS: dict[str, tuple[tuple[str, ...], np.ndarray, float]] = {
         -0.0413, 1.6156, 0.3854, -0.0144, -0.6244, -0.4078, 6.2036, -0.6775, -2.3230, -0.1871]),
         -8.0461),
     "wrong boundary": (FEATURES, np.array([
-        0.1683, -0.1541, 0.2971, 1.5356, -0.6058, 1.5749, 2.8676, -3.8091, -0.2556, -0.0392,
-        1.7724, -1.3075, 0.9184, -0.0721, -0.1404, -0.8874, 1.6092, 0.5474, 2.9982, -0.4053,
-        0.2230, 0.2557, 0.3278, -0.0770]), -7.6073),
+        0.0355, -0.1644, 0.1381, 0.7303, -0.4852, 1.5765, 1.1687, -3.5139, 0.0544, 0.3454,
+        1.8612, -1.7284, 0.6651, -0.1211, -0.3569, -0.6992, 1.3577, 0.6875, 3.1374, -0.1911,
+        0.1076, 0.0692, 0.0345, -0.0345, 0.4554]), -7.1177),
 }
 # Log-odds taken off the swapped and boundary models before the noisy-OR, so that they fire
 # only when sure: clean questions whose n-best disagree on boundaries otherwise crowd the top
 # (held-out tuning articles, precision@K moved / swapped / boundary with the boundary offset at
-# 1.5 / 2.0 / 2.5: 0.872 / 0.728 / 0.515, 0.881 / 0.728 / 0.496, 0.881 / 0.728 / 0.460; loss
+# 1.5 / 2.0 / 2.5: 0.881 / 0.724 / 0.534, 0.881 / 0.735 / 0.519, 0.881 / 0.743 / 0.496; loss
 # 0.872 / 0.526 / 0.321, margin 0.855 / 0.550 / 0.345).
 OFFSETS = {"wrong span": 0.0, "swapped": 2.0, "wrong boundary": 2.0}
 
@@ -231,7 +238,8 @@ def signals(sample: QASample, claimed: float = 0.0, claimed_by: str = "",
                      mutual_claim=mutual_claim, mutual_with=mutual_with,
                      starts_function=starts, ends_function=ends,
                      gold_text=raw, gold_words=len(raw.split()), start_loss=float(start_loss),
-                     end_loss=float(loss - start_loss), size_gap=size_gap)
+                     end_loss=float(loss - start_loss), size_gap=size_gap,
+                     local_loss=float(sample.local_loss or 0.0))
 
 
 def mutual_claims(samples: Sequence[QASample]) -> list[tuple[float, str]]:
@@ -355,6 +363,10 @@ def reason_of(sig: QASignals, kind: str) -> str:
     if costly[1] >= 2.0 and costly[1] >= 3 * cheap[1]:
         parts.append(f"the loss sits at the gold's {costly[0]} ({costly[1]:.1f}, its {cheap[0]} "
                      f"{cheap[1]:.1f}): one end looks misplaced")
+    if sig.local_loss >= 1.0 and kind == "wrong boundary":
+        parts.append(f"among the 5 tokens either side of each end the model gives the gold's "
+                     f"start x end only {math.exp(-sig.local_loss):.0%} (local loss "
+                     f"{sig.local_loss:.1f})")
     if sig.size_gap and kind == "wrong boundary":
         parts.append(f"the gold is {abs(sig.size_gap)} word(s) "
                      f"{'longer' if sig.size_gap > 0 else 'shorter'} than the model's likeliest "

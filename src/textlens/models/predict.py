@@ -47,6 +47,22 @@ class QAPrediction:
     loss: float | None  # start CE + end CE at the gold span (first answer)
     nbest: tuple[Span, ...]
     start_loss: float | None = None  # the start CE alone (end CE = loss - start_loss)
+    local_loss: float | None = None  # start + end CE among the context tokens near each gold end
+
+
+LOCAL_TOKENS = 5
+
+
+def local_cross_entropy(logits: np.ndarray, offsets: Sequence[tuple[int, int] | None],
+                        token: int, k: int = LOCAL_TOKENS) -> float:
+    """Cross-entropy at `token` of the softmax over the context tokens within `k` of it: is
+    this end where the model would put it *locally*? A boundary moved by a few words costs
+    much here, a right gold the model misses elsewhere little (squad-minilm, tuning articles:
+    start + end at k = 5 ranks planted boundaries at precision@K 0.530, the loss 0.321)."""
+    lo, hi = max(0, token - k), min(len(offsets), token + k + 1)
+    near = [logits[t] for t in range(lo, hi) if offsets[t] is not None or t == token]
+    top = max(near)
+    return float(top + np.log(np.sum(np.exp(np.array(near) - top))) - logits[token])
 
 
 def length_batches(lengths: Sequence[int], batch_size: int,
@@ -128,6 +144,7 @@ def predict_qa(loaded: LoadedModel | str | Path, examples: Sequence[QAExample],
     loss_at_gold: list[float | None] = [None] * len(examples)
     loss_fallback: list[float | None] = [None] * len(examples)
     start_ce: list[float | None] = [None] * len(examples)  # from the window `loss` comes from
+    local_ce: list[float] = [0.0] * len(examples)
     batches = length_batches([len(x) for x in feats.input_ids], batch_size, max_tokens)
     iterator = track(batches, "Answering") if progress and len(batches) > 1 else batches
     with torch.inference_mode():
@@ -152,6 +169,9 @@ def predict_qa(loaded: LoadedModel | str | Path, examples: Sequence[QAExample],
                 if feats.start_positions[i] != 0 and loss_at_gold[ex] is None:
                     loss_at_gold[ex] = float(ce[row])
                     start_ce[ex] = float(ce_start_np[row])
+                    local_ce[ex] = (
+                        local_cross_entropy(start_np[row], feats.offsets[i], feats.start_positions[i])
+                        + local_cross_entropy(end_np[row], feats.offsets[i], feats.end_positions[i]))
                 elif loss_fallback[ex] is None and loss_at_gold[ex] is None:
                     loss_fallback[ex] = float(ce[row])
                     start_ce[ex] = float(ce_start_np[row])
@@ -162,7 +182,8 @@ def predict_qa(loaded: LoadedModel | str | Path, examples: Sequence[QAExample],
         loss = loss_at_gold[ex] if loss_at_gold[ex] is not None else loss_fallback[ex]
         results.append(QAPrediction(example.id, best.text, best.start_char, best.end_char,
                                     best.score, loss if example.answers else None, ranked,
-                                    start_ce[ex] if example.answers else None))
+                                    start_ce[ex] if example.answers else None,
+                                    local_ce[ex] if example.answers else None))
     return results
 
 
