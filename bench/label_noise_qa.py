@@ -276,6 +276,9 @@ def qa_rankings(f: dict, nbest: list, gold: list, seed: int
             [s.ends_function + 0.5 * s.starts_function for s in sig]),
         "signal: answer type mismatch": lambda: np.array([float(s.type_mismatch) for s in sig]),
         "signal: mutual claim (swap)": lambda: np.array([s.mutual_claim for s in sig]),
+        "signal: costlier end's loss": lambda: np.array([max(s.start_loss, s.end_loss)
+                                                         for s in sig]),
+        "signal: local loss at the ends": lambda: np.array([s.local_loss for s in sig]),
     }
     out = {name: timed(fn) for name, fn in rankings.items()}
     others = np.array([label_qa.other_mention_mass(s) for s in sig])
