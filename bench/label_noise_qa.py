@@ -111,19 +111,26 @@ def nbest_of(windows: list[tuple], context: str) -> tuple[tuple[int, int, float]
     return tuple((s.start_char, s.end_char, s.score) for s in spans[:20])
 
 
-def gold_loss_and_score(windows: list[tuple], gold: tuple[int, int]) -> tuple[float, float]:
+def gold_loss_and_score(windows: list[tuple], gold: tuple[int, int]
+                        ) -> tuple[float, float, float, float]:
     """Start + end cross-entropy at the gold (first window holding it, else [CLS] of the first),
-    as `predict_qa` computes the loss; and the gold's start + end logit (-inf when no window)."""
+    as `predict_qa` computes the loss; the gold's start + end logit (-inf when no window); and
+    the start cross-entropy alone (`QAPrediction.start_loss`); the local loss at the ends
+    (`QAPrediction.local_loss`, 0 when no window holds the gold)."""
     from scipy.special import logsumexp
 
+    from textlens.models.predict import local_cross_entropy
     from textlens.models.qa import char_span_to_tokens
 
     for st, en, off in windows:
         s, e = char_span_to_tokens(off, *gold)
         if (s, e) != (0, 0):
-            return (float(logsumexp(st) - st[s] + logsumexp(en) - en[e]), float(st[s] + en[e]))
+            return (float(logsumexp(st) - st[s] + logsumexp(en) - en[e]), float(st[s] + en[e]),
+                    float(logsumexp(st) - st[s]),
+                    local_cross_entropy(st, off, s) + local_cross_entropy(en, off, e))
     st, en, _ = windows[0]
-    return float(logsumexp(st) - st[0] + logsumexp(en) - en[0]), float("-inf")
+    return (float(logsumexp(st) - st[0] + logsumexp(en) - en[0]), float("-inf"),
+            float(logsumexp(st) - st[0]), 0.0)
 
 
 def _words(text: str) -> list[tuple[int, int]]:
@@ -227,7 +234,7 @@ def qa_rankings(f: dict, nbest: list, gold: list, seed: int
     loss_score = [gold_loss_and_score(f["windows"][i], gold[i]) for i in range(n)]
     loss = np.array([x[0] for x in loss_score])
     samples = [label_qa.QASample(f["ids"][i], f["questions"][i], f["contexts"][i], *gold[i],
-                                 nbest[i], float(loss[i])) for i in range(n)]
+                                 nbest[i], float(loss[i]), *loss_score[i][2:]) for i in range(n)]
     rng = np.random.default_rng(seed + 11)
 
     def margin() -> np.ndarray:
@@ -269,6 +276,9 @@ def qa_rankings(f: dict, nbest: list, gold: list, seed: int
             [s.ends_function + 0.5 * s.starts_function for s in sig]),
         "signal: answer type mismatch": lambda: np.array([float(s.type_mismatch) for s in sig]),
         "signal: mutual claim (swap)": lambda: np.array([s.mutual_claim for s in sig]),
+        "signal: costlier end's loss": lambda: np.array([max(s.start_loss, s.end_loss)
+                                                         for s in sig]),
+        "signal: local loss at the ends": lambda: np.array([s.local_loss for s in sig]),
     }
     out = {name: timed(fn) for name, fn in rankings.items()}
     others = np.array([label_qa.other_mention_mass(s) for s in sig])

@@ -3,11 +3,11 @@
 Called by `python bench/label_noise.py --task qa --tuning --fit`. One model per planted kind
 (moved -> "wrong span", swapped, boundary -> "wrong boundary"), each on the clean questions plus
 that kind, features standardised then folded back to raw units; C = 0.1 (held-out tuning
-articles, moved / swapped / boundary: 0.877 / 0.737 / 0.432 at C = 0.1, 0.872 / 0.735 / 0.449
-at C = 1). Before
-printing the weights, leave-one-article-out cross-validation scores the full detector
-(noisy-OR with the offsets of label_qa, other-mention discount) against loss and margin on
-held-out articles: the numbers the weights' comments quote.
+articles, first design, moved / swapped / boundary: 0.877 / 0.737 / 0.432 at C = 0.1,
+0.872 / 0.735 / 0.449 at C = 1). Before printing the weights, leave-one-article-out
+cross-validation scores the full detector (noisy-OR with the offsets of label_qa,
+other-mention discount) against loss and margin on held-out articles: the numbers the
+weights' comments quote.
 """
 
 from __future__ import annotations

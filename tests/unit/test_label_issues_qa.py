@@ -193,5 +193,120 @@ def test_qa_samples_read_the_samples_table() -> None:
     assert samples[0].gold_start == start and samples[0].gold_end == start + len(qas[0][1])
     assert samples[0].nbest == ((start, start + 4, 1.5), (0, 4, 0.5)) and samples[0].loss == 0.7
     assert samples[1].nbest == ((3, 9, 0.0),) and samples[1].loss is None
+    assert samples[0].start_loss is None  # predictions cached before `start_loss` existed
     with pytest.warns(UserWarning, match="nbest"):
         assert len(qa_samples(frame.drop(columns="nbest"))) == 2
+    split = qa_samples(frame.assign(start_loss=[0.2, float("nan"), 0.4],
+                                    local_loss=[1.5, float("nan"), 0.1]))
+    assert split[0].start_loss == 0.2 and split[1].start_loss is None
+    assert split[0].local_loss == 1.5 and split[1].local_loss is None
+    assert samples[0].local_loss is None
+
+
+def test_end_losses_and_size_gap_by_hand() -> None:
+    """The loss splits into its ends as given (evenly without `start_loss`); the size gap is
+    counted against the likeliest n-best span overlapping the gold; the features carry both."""
+    context, qas = fact_context(2)
+    question, answer = qas[2]  # How long is the river ...? -> "126 kilometres"
+    a = context.index(answer)
+    b = a + len(answer)
+    long_end = b + len(" long.")
+    nbest = ((a, b, 3.0), (a, a + 3, 2.5), (0, 4, 1.0))
+    sig = label_qa.signals(QASample("x", question, context, a, long_end, nbest, 9.0, 1.5))
+    assert (sig.start_loss, sig.end_loss) == (1.5, pytest.approx(7.5))
+    assert sig.size_gap == 1  # "126 kilometres long." vs "126 kilometres"
+    row = dict(zip(label_qa.FEATURES, sig.features(), strict=True))
+    assert row["end_loss_gap"] == pytest.approx(6.0) and row["max_end_loss"] == pytest.approx(7.5)
+    assert row["min_end_loss"] == pytest.approx(1.5) and row["abs_size_gap"] == 1.0
+    even = label_qa.signals(QASample("x", question, context, a, long_end, nbest, 9.0))
+    assert even.start_loss == even.end_loss == pytest.approx(4.5)
+    cut = label_qa.signals(QASample("x", question, context, a, a + 3, nbest[1:], 9.0, 1.5))
+    assert cut.size_gap == 0  # the likeliest overlapping span is the gold itself
+    shorter = label_qa.signals(QASample("x", question, context, a, a + 3, nbest, 9.0, 1.5))
+    assert shorter.size_gap == -1
+    reason = label_qa.reason_of(sig, "wrong boundary")
+    assert "the loss sits at the gold's end (7.5, its start 1.5)" in reason
+    assert "1 word(s) longer" in reason
+
+
+def test_a_loss_at_one_end_ranks_above_the_same_loss_spread_over_both() -> None:
+    """Same gold, same n best, same total loss: the gold whose loss sits at one end (a moved
+    boundary) ranks above the one whose loss is spread evenly over both ends."""
+    context, qas = fact_context(3)
+    question, answer = qas[2]
+    a = context.index(answer)
+    nbest = ((a, a + len(answer), 3.0), (0, 4, 1.0))
+    gold = (a, a + len(answer) + len(" long."))
+    one_end = QASample("one", question, context, *gold, nbest, 10.0, 0.5)
+    spread = QASample("spread", question, context, *gold, nbest, 10.0, 5.0)
+    score = {i.id: i.score for s in (one_end, spread) for i in qa_label_issues([s])}
+    assert score["one"] > score["spread"]
+
+
+def test_predict_qa_start_loss_is_the_start_cross_entropy(tiny_qa) -> None:
+    """`start_loss` is the start token's cross-entropy, computed here from the model's logits
+    independently of `predict_qa`; the end's is the rest of `loss`."""
+    import torch
+
+    from textlens.data.types import Answer, QAExample
+    from textlens.models.predict import predict_qa
+    from textlens.models.qa import encode_qa
+
+    context = "The Eiffel Tower is in Paris. It was built in 1889 by Gustave Eiffel."
+    example = QAExample("q", "t", context, "When was it built?",
+                        (Answer("1889", context.index("1889")),))
+    (pred,) = predict_qa(tiny_qa, [example], progress=False)
+    feats = encode_qa(tiny_qa.tokenizer, [example], 256, 128)
+    assert len(feats.input_ids) == 1
+    batch = {"input_ids": torch.tensor([feats.input_ids[0]]),
+             "attention_mask": torch.tensor([feats.attention_mask[0]])}
+    if feats.token_type_ids is not None:
+        batch["token_type_ids"] = torch.tensor([feats.token_type_ids[0]])
+    with torch.inference_mode():
+        out = tiny_qa.model(**batch)
+    log_start = torch.log_softmax(out.start_logits[0].float(), -1)
+    log_end = torch.log_softmax(out.end_logits[0].float(), -1)
+    start_ce = -float(log_start[feats.start_positions[0]])
+    end_ce = -float(log_end[feats.end_positions[0]])
+    assert pred.start_loss == pytest.approx(start_ce, rel=1e-4)
+    assert pred.loss - pred.start_loss == pytest.approx(end_ce, rel=1e-4)
+    local = 0.0
+    for logits, gold in ((out.start_logits[0], feats.start_positions[0]),
+                         (out.end_logits[0], feats.end_positions[0])):
+        near = [t for t in range(gold - 5, gold + 6) if feats.offsets[0][t] is not None]
+        local -= float(torch.log_softmax(logits[near].float(), -1)[near.index(gold)])
+    assert pred.local_loss == pytest.approx(local, rel=1e-4) and 0 < pred.local_loss < pred.loss
+
+
+def test_local_cross_entropy_by_hand() -> None:
+    from scipy.special import logsumexp
+
+    from textlens.models.predict import local_cross_entropy
+
+    logits = np.array([9.0, 0.5, 2.0, -1.0, 3.0, 0.0, 4.0, 1.0])
+    offsets = [None, (0, 3), (4, 6), (7, 9), (10, 12), (13, 15), (16, 18), None]
+    # k = 2 around token 3: tokens 1-5, all in the context
+    assert local_cross_entropy(logits, offsets, 3, k=2) == pytest.approx(
+        logsumexp(logits[1:6]) - logits[3])
+    # at the context's edge: [CLS] (token 0, no offset) is left out of the neighbourhood
+    assert local_cross_entropy(logits, offsets, 1, k=2) == pytest.approx(
+        logsumexp(logits[1:4]) - logits[1])
+    assert local_cross_entropy(logits, offsets, 6, k=1) == pytest.approx(
+        logsumexp(logits[5:7]) - logits[6])
+
+
+def test_a_costly_end_nearby_ranks_above_a_cheap_one() -> None:
+    """Same gold, n best and losses: the gold whose ends the model would place elsewhere
+    nearby (high local loss) ranks above the one it would place there; its reason says so."""
+    context, qas = fact_context(4)
+    question, answer = qas[2]
+    a = context.index(answer)
+    nbest = ((a, a + len(answer), 3.0), (0, 4, 1.0))
+    gold = (a, a + len(answer) + len(" long."))
+    off = QASample("off", question, context, *gold, nbest, 10.0, 3.0, 6.0)
+    near = QASample("near", question, context, *gold, nbest, 10.0, 3.0, 0.2)
+    issues = {i.id: i for s in (off, near) for i in qa_label_issues([s])}
+    assert issues["off"].score > issues["near"].score
+    sig = label_qa.signals(off)
+    assert dict(zip(label_qa.FEATURES, sig.features(), strict=True))["local_loss"] == 6.0
+    assert "start x end only 0% (local loss 6.0)" in label_qa.reason_of(sig, "wrong boundary")

@@ -112,9 +112,10 @@ def test_rerun_reuses_cached_steps(clf_run, data_dir) -> None:
 
 def test_qa_run_has_qa_columns(qa_run) -> None:
     run = qa_run.run_dir
-    assert {"question", "context", "title", "label", "prediction", "loss", "correct", "f1",
-            "question_length", "context_length", "answer_length", "answer_position",
-            "question_type", "answer_type", "x", "y", "cluster"} <= columns(run, "samples")
+    assert {"question", "context", "title", "label", "prediction", "loss", "start_loss",
+            "local_loss", "correct", "f1", "question_length", "context_length", "answer_length",
+            "answer_position", "question_type", "answer_type", "x", "y",
+            "cluster"} <= columns(run, "samples")
     assert {"question_types", "answer_types", "f1"} <= columns(run, "clusters")
     labels = query(run, "SELECT label, answers FROM samples")
     assert all(json.loads(a)[0] == lab for lab, a in zip(labels["label"], labels["answers"],

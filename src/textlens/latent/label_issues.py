@@ -16,10 +16,11 @@ When cleanlab is installed its `find_label_issues` runs on the same probabilitie
 ranking is kept beside ours.
 
 QA (`qa_label_issues`, signals in label_qa): one logistic model per kind of error (gold in the
-wrong place, swapped with another question's, wrong boundary) over the loss at the gold, n-best
-agreement with the gold (same text anywhere, overlapping, exact), how related the gold's
-sentence is to the question, how the gold reads (function-word ends, answer type), and whether
-the gold is the model's answer to another question on the same context; their noisy-OR ranks.
+wrong place, swapped with another question's, wrong boundary) over the loss at the gold (and at
+each of its ends), n-best agreement with the gold (same text anywhere, overlapping, exact), how
+related the gold's sentence is to the question, how the gold reads (function-word ends, answer
+type), and whether the gold is the model's answer to another question on the same context;
+their noisy-OR ranks.
 Kinds: `wrong span`, `wrong boundary`, `ambiguous`, `none`.
 `qa_issue_score`/`qa_issues` are the earlier relatedness-only score, kept for callers.
 """
@@ -337,6 +338,12 @@ def qa_samples(frame: pd.DataFrame) -> list[QASample]:
                  if has_nbest and isinstance(r.nbest, str)
                  else ((int(r.pred_start), int(r.pred_end), 0.0),))
         loss = float(r.loss) if r.loss == r.loss else None
+        # both absent in predictions cached by an older textlens
+        start_loss, local_loss = (getattr(r, c, None) for c in ("start_loss", "local_loss"))
         out.append(QASample(str(r.id), r.question, r.context, int(starts[0]),
-                            int(starts[0]) + len(answers[0]), nbest, loss))
+                            int(starts[0]) + len(answers[0]), nbest, loss,
+                            float(start_loss) if start_loss == start_loss
+                            and start_loss is not None else None,
+                            float(local_loss) if local_loss == local_loss
+                            and local_loss is not None else None))
     return out

@@ -81,7 +81,10 @@ def predict_chunk(loaded: LoadedModel, dataset: Dataset, part: slice,
             "confidence": [span_confidence([s.score for s in p.nbest]) for p in preds],
             "nbest": [json.dumps([[s.start_char, s.end_char, round(s.score, 4)] for s in p.nbest])
                       for p in preds],  # n-best agreement for the label-issue detector
-            "loss": [np.nan if p.loss is None else p.loss for p in preds]})
+            "loss": [np.nan if p.loss is None else p.loss for p in preds],
+            # the start CE alone: a boundary error makes one end costly (label_qa)
+            "start_loss": [np.nan if p.start_loss is None else p.start_loss for p in preds],
+            "local_loss": [np.nan if p.local_loss is None else p.local_loss for p in preds]})
     out = predict_classification(loaded, [e.text for e in examples], [e.label for e in examples],
                                  batch_size=batch_size, progress=False)
     frame = pd.DataFrame(out.probabilities, columns=[f"p_{i}" for i in
