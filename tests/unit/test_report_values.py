@@ -69,6 +69,12 @@ def test_every_explanation_has_input_and_baseline_outputs(tiny_classifier, metho
                   f"{exp.output_difference:+.4f}", "F(baseline)"):
         assert shown in page
     assert exp.to_dict()["output_difference"] == pytest.approx(exp.output_difference)
+    # Only IG is held to completeness: the page says so instead of implying the sum matches.
+    if method == "ig":
+        assert f"{exp.completeness_error:.2%}" in page
+    else:
+        assert exp.completeness_error is None
+        assert "not held to F(input) - F(baseline)" in page
 
 
 def test_one_legend_per_page_and_terminal_shows_outputs(tiny_classifier, tiny_qa):

@@ -175,6 +175,7 @@ class Runner:
         import torch
 
         run, copies = _shared_baseline_rows(path, owner, alpha)
+        shared_rows = np.fromiter(copies, dtype=np.int64, count=len(copies))
         order = run[np.argsort(-path.lengths[owner[run]], kind="stable")]
         rows = torch.as_tensor(owner[order], device=path.base.device)
         alphas = torch.as_tensor(alpha[order], dtype=path.base.dtype, device=path.base.device)
@@ -192,12 +193,16 @@ class Runner:
             at = order[sl]
             values[at] = value.double().cpu().numpy()
             integrand[at, :longest] = (grad * delta).sum(-1).double().cpu().numpy()
-            for k, row in enumerate(at):
-                if (twins := copies.get(int(row))) is not None:
+            if copies:  # rows that reuse a baseline row of this pass: one gather, one product
+                reps = np.flatnonzero(np.isin(at, shared_rows))
+                if len(reps):
+                    source = np.concatenate([[k] * len(copies[int(at[k])]) for k in reps])
+                    twins = np.concatenate([copies[int(at[k])] for k in reps])
+                    values[twins] = values[at[source]]
                     others = torch.as_tensor(owner[twins], device=path.base.device)
-                    values[twins] = values[row]
-                    integrand[twins, :longest] = (grad[k] * path.delta[others, :longest]).sum(
-                        -1).double().cpu().numpy()
+                    picked = torch.as_tensor(source, device=path.base.device)
+                    integrand[twins, :longest] = (grad[picked] * path.delta[others, :longest]
+                                                  ).sum(-1).double().cpu().numpy()
         return values, integrand
 
 

@@ -109,7 +109,9 @@ def _row(name: str, value: object) -> str:
 
 
 def _fmt_error(exp: AttributionView) -> str:
-    return "n/a" if exp.completeness_error is None else f"{exp.completeness_error:.2%}"
+    if exp.completeness_error is None:
+        return "n/a: this method's scores are not held to F(input) - F(baseline)"
+    return f"{exp.completeness_error:.2%}"
 
 
 def _fmt(value: float | None, sign: bool = False) -> str:
@@ -130,7 +132,7 @@ def _summary(exp: AttributionView, label_name: str = "predicted label") -> str:
             _row("F(baseline): same with every token [PAD]", _fmt(exp.baseline_output)),
             _row("F(input) - F(baseline)", _fmt(output_difference(exp), sign=True)),
             _row("attribution score (sum of token scores)", f"{exp.attribution_score:+.4f}"),
-            _row("method", f"{exp.method}, {exp.steps} steps"),
+            _row("method", f"{exp.method}, {exp.steps} step{'' if exp.steps == 1 else 's'}"),
             _row("completeness error", _fmt_error(exp))]
     if exp.truncated:
         rows.append(_row("note", "input truncated to the model's maximum length"))
@@ -146,8 +148,9 @@ def _words_of(exp: AttributionView, segment: int) -> tuple[list[tuple[int, int]]
 
 LEGEND = ('<div class="tl-legend"><span style="background:rgba(22,163,74,.6)">supports the '
           'target</span><span style="background:rgba(220,38,38,.6)">against it</span> '
-          '<span class="tl-key">Token scores add up to about F(input) - F(baseline): red words '
-          'lower the target score from the baseline\'s, green words raise it.</span></div>')
+          '<span class="tl-key">Red words lower the target score, green words raise it. '
+          'Integrated gradients\' token scores add up to F(input) - F(baseline) (the completeness '
+          'error says how closely); other methods\' scores are not held to that sum.</span></div>')
 
 
 def _page(body: str, fragment: bool, title: str, legend: bool = True) -> str:
