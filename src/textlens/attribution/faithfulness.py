@@ -68,8 +68,7 @@ def _probabilities(model: LoadedModel, sequences: list[list[int]], classes: list
             padded = model.tokenizer.pad({"input_ids": [sequences[i] for i in batch]},
                                          return_tensors="pt").to(model.device)
             logits = model.model(**padded).logits.float()
-            probs = (torch.softmax(logits, dim=-1).cpu().numpy() if head == "softmax"
-                     else probabilities(logits.cpu().numpy(), head))
+            probs = probabilities(logits.cpu().numpy(), head)
             for r, i in enumerate(batch):
                 out[i] = probs[r, classes[i]]
     return out

@@ -22,7 +22,8 @@ related the gold's sentence is to the question, how the gold reads (function-wor
 type), and whether the gold is the model's answer to another question on the same context;
 their noisy-OR ranks.
 Kinds: `wrong span`, `wrong boundary`, `ambiguous`, `none`.
-`qa_issue_score`/`qa_issues` are the earlier relatedness-only score, kept for callers.
+`qa_issue_score`/`qa_issues` are the earlier relatedness-only score, kept as the benchmark's
+"textlens before #13" row (bench/label_noise_qa.py).
 """
 
 from __future__ import annotations

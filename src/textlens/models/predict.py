@@ -127,10 +127,7 @@ def predict_classification(loaded: LoadedModel | str | Path, texts: Sequence[str
             features = [{k: enc[k][i][:max_length] for k in enc} for i in batch]
             padded = loaded.tokenizer.pad(features, return_tensors="pt").to(loaded.device)
             logits = loaded.model(**padded).logits.float()
-            if head == "softmax":
-                probs[batch] = torch.softmax(logits, dim=-1).cpu().numpy()
-            else:
-                probs[batch] = probabilities(logits.cpu().numpy(), head)
+            probs[batch] = probabilities(logits.cpu().numpy(), head)
             if losses is not None and gold is not None:
                 target = torch.tensor([gold[i] for i in batch], device=logits.device)
                 if head == "softmax":
