@@ -19,11 +19,6 @@ from textlens.errors import InputError
 from textlens.models.loading import LoadedModel
 
 NEUTRAL = "neutral"
-# Padded tokens per forward pass: 128 sentences of 64 tokens. UNGDC sentences average 30
-# tokens (99th percentile 75, longest 162), so most batches are full 128-sentence batches and
-# only the longest sentences go in smaller ones; without the cap the first (longest) batch
-# took 340 MB of activations at once (peak RSS 472 -> 812 MB).
-MAX_TOKENS = 8192
 
 
 @dataclass(frozen=True)
@@ -66,16 +61,16 @@ class SentenceRow:
 @dataclass(frozen=True)
 class EngineOptions:
     segmenter: str = "rules"
-    batch_size: int = 128  # 128 ran 2.1x faster than 32 on 2,000 UNGDC sentences (262 vs 126/s)
+    batch_size: int | None = None  # sentences per pass; None: by device (`inference_batching`)
     neutral_band: tuple[float, float] | None = None  # on p(positive), binary models only
     max_length: int | None = None  # tokens; default the model's limit (longer: truncated, flagged)
-    max_tokens: int = MAX_TOKENS  # padded tokens per forward pass
+    max_tokens: int | None = None  # padded tokens per pass; None: by device
 
     def check(self) -> None:
         if self.segmenter not in SEGMENTERS:
             raise InputError(f"Unknown segmenter '{self.segmenter}'.",
                              f"use one of {', '.join(SEGMENTERS)}.")
-        if self.batch_size < 1:
+        if self.batch_size is not None and self.batch_size < 1:
             raise InputError(f"batch_size must be at least 1, got {self.batch_size}.",
                              "pass a positive --batch-size such as 128.")
         if self.neutral_band is not None:
@@ -120,53 +115,28 @@ def predict_documents(loaded: LoadedModel, documents: Sequence[Document],
                              max_length=options.max_length, max_tokens=options.max_tokens)
 
 
-def predict_sentences(loaded: LoadedModel, sentences: Sequence[SentenceSpan], batch_size: int = 128,
-                      *, neutral_band: tuple[float, float] | None = None,
+def predict_sentences(loaded: LoadedModel, sentences: Sequence[SentenceSpan],
+                      batch_size: int | None = None, *,
+                      neutral_band: tuple[float, float] | None = None,
                       max_length: int | None = None,
-                      max_tokens: int = MAX_TOKENS) -> list[SentenceRow]:
-    """Classify sentences in batches of near-equal token length under inference mode; rows come
-    back in the order of `sentences`. Pure: same model and input, same rows. A batch holds at
-    most `batch_size` sentences and `max_tokens` padded tokens, so a few very long sentences
-    cannot make one huge batch: peak memory is set by the budget, not by the corpus."""
-    import torch
+                      max_tokens: int | None = None) -> list[SentenceRow]:
+    """Classify sentences through the one inference path (`models.predict.predict_classification`:
+    the tokenizer's truncation as in training, head-aware probabilities, token-budget batches
+    sized by device); rows come back in the order of `sentences`. Pure: same model and input,
+    same rows."""
+    from textlens.models.predict import predict_classification
 
     if not sentences:
         return []
-    limit = min(max_length or loaded.max_length, loaded.max_length)
-    enc = loaded.tokenizer([s.text for s in sentences], truncation=False, padding=False)
-    lengths = [len(ids) for ids in enc["input_ids"]]
-    probs = np.zeros((len(sentences), int(loaded.model.config.num_labels)), dtype=np.float32)
-    with torch.inference_mode():
-        for batch in token_batches([min(n, limit) for n in lengths], batch_size, max_tokens):
-            features = [{k: _clip(enc[k][i], limit) for k in enc} for i in batch]
-            padded = loaded.tokenizer.pad(features, return_tensors="pt").to(loaded.device)
-            logits = loaded.model(**padded).logits.float()
-            probs[batch] = torch.softmax(logits, dim=-1).cpu().numpy()
-    labels = assign_labels(probs, loaded.label_names, neutral_band)
+    preds = predict_classification(loaded, [s.text for s in sentences], batch_size=batch_size,
+                                   max_length=max_length, max_tokens=max_tokens, progress=False,
+                                   warn_truncated=False)
+    probs, lengths, cut = preds.probabilities, preds.n_tokens, preds.truncated
+    labels = assign_labels(probs, preds.label_names, neutral_band)
     return [SentenceRow(s.doc_id, s.sentence_id, s.text, s.start, s.end, labels[i],
-                        float(probs[i].max()), tuple(float(p) for p in probs[i]), lengths[i],
-                        lengths[i] > limit)
+                        float(probs[i].max()), tuple(float(p) for p in probs[i]),
+                        int(lengths[i]), bool(cut[i]))
             for i, s in enumerate(sentences)]
-
-
-def token_batches(lengths: Sequence[int], batch_size: int,
-                  max_tokens: int = 0) -> list[list[int]]:
-    """Indices sorted longest first, cut into batches of at most `batch_size` items whose
-    padded size (items x longest) stays within `max_tokens` (0: no token budget)."""
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    batches: list[list[int]] = []
-    for i in order:
-        if batches and len(batches[-1]) < batch_size and (
-                not max_tokens or (len(batches[-1]) + 1) * lengths[batches[-1][0]] <= max_tokens):
-            batches[-1].append(i)
-        else:
-            batches.append([i])
-    return batches
-
-
-def _clip(ids: list[int], limit: int) -> list[int]:
-    """Keep the first limit-1 tokens and the final special token ([SEP])."""
-    return ids if len(ids) <= limit else ids[:limit - 1] + ids[-1:]
 
 
 def assign_labels(probs: np.ndarray, label_names: Sequence[str],

@@ -13,18 +13,18 @@ import numpy as np
 import pandas as pd
 
 from textlens.corpus.aggregate import aggregate_groups
+from textlens.corpus.results import CorpusResult
 from textlens.corpus.sampling import draw_sample, explain_sample, strata, top_words
 from textlens.store.files import atomic_path, atomic_write_bytes, atomic_write_text
 
 if TYPE_CHECKING:
     from textlens.corpus.ingest import Corpus
-    from textlens.corpus.pipeline import CorpusOptions, CorpusResult
+    from textlens.corpus.options import CorpusOptions
 
 
 def finish(con, run_dir: Path, corpus: Corpus, loaded, group_by: Sequence[str],
            options: CorpusOptions, labels_out: Sequence[str], sign_of: dict[str, int],
            resumed: int, progress: bool) -> CorpusResult:
-    from textlens.corpus.pipeline import CorpusResult
     from textlens.store.corpus_db import read_table, replace_tables
     from textlens.store.run_db import digest
 

@@ -8,61 +8,20 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from textlens.corpus.engine import EngineOptions, LocalEngine, SentenceEngine, polarity
+from textlens.corpus.engine import LocalEngine, SentenceEngine, polarity
+from textlens.corpus.finish import finish
 from textlens.corpus.ingest import Corpus, ingest
-from textlens.corpus.sampling import SamplingOptions
+from textlens.corpus.options import CorpusOptions
+from textlens.corpus.results import CorpusResult
 from textlens.errors import DataError, InputError
 
-
-@dataclass(frozen=True)
-class CorpusOptions:
-    path_pattern: str | None = None  # default: the UNGDC layout
-    text_col: str = "text"
-    id_col: str | None = None
-    where: str | None = None
-    group_by: tuple[str, ...] | None = None  # default: country, year when present
-    engine: EngineOptions = EngineOptions()
-    documents_per_batch: int = 8  # one committed transaction per batch (~700 UNGDC sentences)
-    sampling: SamplingOptions = SamplingOptions()
-    n_boot: int = 1000
-    domain_check: bool = True
-    domain_sample: int = 500  # sentences from each side
-    export: tuple[str, ...] = ("csv", "parquet")
-    report: bool = True
-    seed: int = 0
-    overwrite: bool = False
-    data_dir: str | None = None
-
-    def check(self) -> None:
-        self.engine.check()
-        self.sampling.check()
-        if self.documents_per_batch < 1:
-            raise InputError("documents_per_batch must be at least 1.", "pass 8 (the default).")
-        bad = [f for f in self.export if f not in ("csv", "parquet")]
-        if bad:
-            raise InputError(f"Unknown export format(s) {bad}.", "use csv, parquet or both.")
-
-
-@dataclass(frozen=True)
-class CorpusResult:
-    run_dir: Path
-    n_documents: int
-    n_sentences: int
-    resumed_documents: int  # already complete in the store when this call started
-    groups: pd.DataFrame
-    explanations: pd.DataFrame
-    top_words: pd.DataFrame
-    bad_files: pd.DataFrame
-    domain_message: str | None
-    domain_far: bool
-    report: Path | None
-    exports: tuple[Path, ...] = field(default=())
+__all__ = ["CorpusOptions", "CorpusResult", "prepare", "run"]
 
 
 def default_group_by(columns: Sequence[str]) -> tuple[str, ...]:
@@ -98,9 +57,9 @@ def prepare(data: str | Path, options: CorpusOptions) -> tuple[Corpus, tuple[str
 
 
 def _check_softmax_head(loaded: Any) -> None:
-    """Sentences are classified by a softmax over the classes (`engine.predict_sentences`):
-    refuse a one-logit, multi-label or regression head, which a softmax would misread (one
-    logit: every sentence p = 1 for its one label)."""
+    """Net sentiment counts one label a sentence among positive / negative (/ neutral) classes:
+    refuse a one-logit, multi-label or regression head, whose probabilities the shared
+    inference path reads correctly but whose classes are not such a partition."""
     from textlens.models.heads import head_kind
 
     kind = head_kind(loaded.model.config)
@@ -112,13 +71,14 @@ def _check_softmax_head(loaded: Any) -> None:
                          "--data sst2`.")
 
 
-def run(model: Any, data: str | Path, out: str | Path, options: CorpusOptions = CorpusOptions(),
+def run(model: Any, data: str | Path, out: str | Path, options: CorpusOptions | None = None,
         engine: SentenceEngine | None = None, on_batch: Callable[[int], None] | None = None,
         progress: bool = True) -> CorpusResult:
     """Classify every sentence of the corpus and write RUN (resuming a killed run)."""
     from textlens.models.loading import ensure_loaded
     from textlens.store.corpus_db import open_store
 
+    options = options or CorpusOptions()
     corpus, group_by = prepare(data, options)
     loaded = ensure_loaded(model, task="classification")
     _check_softmax_head(loaded)
@@ -136,8 +96,6 @@ def run(model: Any, data: str | Path, out: str | Path, options: CorpusOptions = 
     with open_store(run_dir, fingerprint, corpus.metadata_frame(), loaded.label_names) as con:
         resumed = _classify(con, corpus, engine, options, loaded.label_names, sign_of, on_batch,
                             progress)
-        from textlens.corpus.finish import finish
-
         return finish(con, run_dir, corpus, loaded, group_by, options, labels_out, sign_of,
                       resumed, progress)
 
