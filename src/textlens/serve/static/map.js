@@ -1,8 +1,6 @@
 // textlens population map: a small WebGL point renderer (one draw call for all points),
 // zoom/pan, hover picking through a uniform grid, lasso and box selection.
 // Every point is drawn: no sampling. Colours/sizes are per-point typed arrays.
-"use strict";
-
 const VERTEX = `
 attribute vec2 a_pos; attribute vec4 a_color; attribute float a_size;
 uniform vec2 u_scale; uniform vec2 u_offset; uniform float u_pixel;
@@ -20,7 +18,7 @@ void main() {
   gl_FragColor = vec4(v_color.rgb * v_color.a, v_color.a);
 }`;
 
-class PointMap {
+export class PointMap {
   constructor(canvas, overlay) {
     this.canvas = canvas;
     this.overlay = overlay;  // 2-D canvas on top: lasso/box outline, hover ring
@@ -269,4 +267,3 @@ class PointMap {
   }
 }
 
-window.PointMap = PointMap;
