@@ -49,14 +49,41 @@ export function setPanel(which) {
   document.getElementById("panel-sample").hidden = which !== "sample";
 }
 
-// The selection: `positions` (what the map highlights), the `shape` drawn when it came from a
-// lasso or box (what the server is asked to summarise), and a label for the panel.
-export async function setSelection(positions, label, shape) {
-  S.selection = positions ? { positions, label: label || null, shape: shape || null } : null;
-  debug.selectionCount = positions ? positions.length : 0;
+// A selection of known positions (a cluster, a slice; null clears it).
+export async function setSelection(positions, label) {
+  S.selection = positions ? { positions, count: positions.length, label: label || null } : null;
+  await selectionChanged();
+  if (positions) await showSelection();
+}
+
+async function selectionChanged() {
+  debug.selectionCount = S.selection ? S.selection.count : 0;
   await restyle();
   setPanel("selection");
-  if (positions) await showSelection();
+}
+
+// The server tests shapes and searches against every point (`/select`, docs/dashboard.md);
+// before that endpoint, or with filters on (which /select does not take), the page tests the
+// polygon against every point itself. Either way a point not drawn at this zoom still counts.
+const serverSelects = () => Boolean(S.meta && S.meta.lod) && !S.filters.length;
+
+const boxPolygon = ([x0, y0, x1, y1]) => [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+
+// A lasso or box ({polygon} or {box} in data coordinates) or a search ({search}).
+export async function selectShape(shape, label) {
+  if (!serverSelects()) {
+    const poly = shape.polygon || (shape.box && boxPolygon(shape.box));
+    if (!poly) { status("Search needs a newer textlens server.", true); return; }
+    const allowed = (i) => !S.visible || S.visible[i];
+    return setSelection(S.map.inside(poly, allowed), label);
+  }
+  S.selection = { shape, label, count: null, id: null, bits: null };
+  const summary = await showSelection();  // the panel's summary is the /select answer
+  if (!summary || !S.selection || S.selection.shape !== shape) return;
+  const bits = new Uint8Array(await getBinary(runPath(`selections/${encodeURIComponent(summary.selection)}?format=bitmap`)));
+  if (S.selection.shape !== shape) return;  // a newer selection won
+  Object.assign(S.selection, { id: summary.selection, count: summary.count, bits });
+  await selectionChanged();
 }
 
 async function openRun(name, url) {
@@ -82,10 +109,12 @@ async function openMap(url) {
   filterEditor(); chips();
   const marks = { ...(debug.marks || {}), meta: performance.now() };
   if (!S.map) return;
-  const [buf] = await Promise.all([getBinary(runPath("points")), column(S.color), column(S.size)]);
+  const [buf, lod] = await Promise.all([getBinary(runPath("points")),
+    S.meta.lod ? getBinary(runPath("lod")) : null, column(S.color), column(S.size)]);
   marks.data = performance.now();
   const n = S.meta.n;
-  S.map.setPoints(new Float32Array(buf, 0, n), new Float32Array(buf, 4 * n, n));
+  S.map.setPoints(new Float32Array(buf, 0, n), new Float32Array(buf, 4 * n, n),
+    lod ? new Uint8Array(lod) : null, S.meta.lod ? S.meta.lod.base_cells : undefined);
   marks.points = performance.now();
   await restyle();
   debug.drawnAt = marks.drawn = performance.now();
@@ -134,7 +163,14 @@ function wireMap() {
     const i = S.map.pick(x, y, 8, allowed);
     if (i >= 0) openSample((await rowInfo(i)).id, true);
   };
-  S.map.onSelect = (path) => setSelection(S.map.inside(path, allowed), S.map.mode, { polygon: path.map(([x, y]) => S.map.toData(x, y)), filters: S.filters });
+  S.map.onSelect = (path) => {
+    const poly = path.map(([x, y]) => S.map.toData(x, y));
+    if (S.map.mode === "box") {
+      const xs = poly.map((p) => p[0]), ys = poly.map((p) => p[1]);
+      return selectShape({ box: [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)] }, "box");
+    }
+    return selectShape({ polygon: poly }, "lasso");
+  };
   for (const b of document.querySelectorAll(".modes button[data-mode]")) {
     b.onclick = () => { S.map.mode = b.dataset.mode; document.querySelectorAll(".modes button[data-mode]").forEach((o) => o.classList.toggle("active", o === b)); };
   }

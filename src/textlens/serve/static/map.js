@@ -1,6 +1,10 @@
-// textlens population map: a small WebGL point renderer (one draw call for all points),
-// zoom/pan, hover picking through a uniform grid, lasso and box selection.
-// Every point is drawn: no sampling. Colours/sizes are per-point typed arrays.
+// textlens population map: a small WebGL point renderer (one draw call), zoom/pan, hover
+// picking through a uniform grid, lasso and box outlines. Colours/sizes are per-point typed
+// arrays. With the server's levels of detail (`lod[i]`: the coarsest level point i is drawn at,
+// nested sets) the vertex buffers hold the points sorted by level, so drawing level K is one
+// draw of a prefix: dense regions thin out at low zoom, sparse points always show, and every
+// point is drawn once a level-K cell is under ~LOD_PIXELS px. Selections never use what is
+// drawn: the server tests the shape against every point.
 const VERTEX = `
 attribute vec2 a_pos; attribute vec4 a_color; attribute float a_size;
 uniform vec2 u_scale; uniform vec2 u_offset; uniform float u_pixel;
@@ -10,6 +14,7 @@ void main() {
   gl_PointSize = a_size * u_pixel;
   v_color = a_color;
 }`;
+const LOD_PIXELS = 4;  // a level-K cell must span this many CSS px to be drawn at level K
 const FRAGMENT = `
 precision mediump float; varying vec4 v_color;
 void main() {
@@ -29,6 +34,7 @@ export class PointMap {
     this.program = this._program(VERTEX, FRAGMENT);
     this.buffers = { pos: gl.createBuffer(), color: gl.createBuffer(), size: gl.createBuffer() };
     this.n = 0;
+    this.order = null;  // draw order (points by level of detail) or null: identity
     this.view = { cx: 0, cy: 0, zoom: 1 };  // data centre and pixels per data unit
     this.mode = "pan";
     this.onHover = () => {};
@@ -54,16 +60,20 @@ export class PointMap {
     return p;
   }
 
-  // xs, ys: Float32Array of data coordinates.
-  setPoints(xs, ys) {
-    const n = xs.length, pos = new Float32Array(2 * n);
+  // xs, ys: Float32Array of data coordinates; lod: optional Uint8Array of levels, with
+  // `base` cells per axis at level 0 (see docs/dashboard.md, Levels of detail).
+  setPoints(xs, ys, lod, base) {
+    const n = xs.length;
     let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
     for (let i = 0; i < n; i++) {
-      const x = xs[i], y = ys[i]; pos[2 * i] = x; pos[2 * i + 1] = y;
+      const x = xs[i], y = ys[i];
       if (x < minX) minX = x; if (x > maxX) maxX = x; if (y < minY) minY = y; if (y > maxY) maxY = y;
     }
     this.n = n; this.xs = xs; this.ys = ys;
     this.bounds = n ? { minX, maxX, minY, maxY } : { minX: 0, maxX: 1, minY: 0, maxY: 1 };
+    this._levels(lod, base);
+    const pos = new Float32Array(2 * n), order = this.order;
+    for (let k = 0; k < n; k++) { const i = order ? order[k] : k; pos[2 * k] = xs[i]; pos[2 * k + 1] = ys[i]; }
     const gl = this.gl;
     gl.bindBuffer(gl.ARRAY_BUFFER, this.buffers.pos);
     gl.bufferData(gl.ARRAY_BUFFER, pos, gl.STATIC_DRAW);
@@ -71,6 +81,32 @@ export class PointMap {
     this.resize();
     this.fit();
   }
+
+  // Counting sort of the points by level: order[k] is the k-th point drawn, levelEnd[K] how
+  // many points have lod <= K (a prefix of order).
+  _levels(lod, base) {
+    this.lod = lod || null; this.order = null; this.levelEnd = null; this.lodBase = base || 16;
+    if (!lod) return;
+    let top = 0;
+    for (let i = 0; i < this.n; i++) if (lod[i] > top) top = lod[i];
+    const counts = new Uint32Array(top + 2);
+    for (let i = 0; i < this.n; i++) counts[lod[i] + 1]++;
+    for (let k = 0; k <= top; k++) counts[k + 1] += counts[k];
+    const fill = counts.slice(0, top + 1), order = new Uint32Array(this.n);
+    for (let i = 0; i < this.n; i++) order[fill[lod[i]]++] = i;
+    this.order = order; this.levelEnd = counts.slice(1); this.topLevel = top;
+  }
+
+  // The level drawn at the current zoom: the finest whose cells still span LOD_PIXELS px.
+  level() {
+    if (!this.lod) return Infinity;
+    const b = this.bounds, span = Math.max(b.maxX - b.minX, b.maxY - b.minY) || 1;
+    const k = Math.floor(Math.log2(span * this.view.zoom / (LOD_PIXELS * this.lodBase)));
+    return Math.max(0, Math.min(this.topLevel, k));
+  }
+
+  // How many points the current zoom draws (all of them without levels of detail).
+  drawnCount() { return this.order ? this.levelEnd[this.level()] : this.n; }
 
   // Uniform grid over the data bounds (CSR layout) for hover and click picking.
   _grid() {
@@ -91,6 +127,12 @@ export class PointMap {
   setStyle(colors, sizes) {  // colors: Uint8Array(4n) RGBA, sizes: Float32Array(n) in CSS px
     const gl = this.gl;
     this.sizes = sizes;
+    if (this.order) {  // into draw order
+      const order = this.order, c = new Uint32Array(colors.buffer, colors.byteOffset, this.n);
+      const oc = new Uint32Array(this.n), os = new Float32Array(this.n);
+      for (let k = 0; k < this.n; k++) { oc[k] = c[order[k]]; os[k] = sizes[order[k]]; }
+      colors = new Uint8Array(oc.buffer); sizes = os;
+    }
     gl.bindBuffer(gl.ARRAY_BUFFER, this.buffers.color);
     gl.bufferData(gl.ARRAY_BUFFER, colors, gl.DYNAMIC_DRAW);
     gl.bindBuffer(gl.ARRAY_BUFFER, this.buffers.size);
@@ -147,15 +189,16 @@ export class PointMap {
     attr("a_pos", this.buffers.pos, 2, gl.FLOAT, false);
     attr("a_color", this.buffers.color, 4, gl.UNSIGNED_BYTE, true);
     attr("a_size", this.buffers.size, 1, gl.FLOAT, false);
-    gl.drawArrays(gl.POINTS, 0, this.n);
+    gl.drawArrays(gl.POINTS, 0, this.drawnCount());
     this.drawCount++;
     this.ring(-1);
     if (this.onDraw) this.onDraw(this.drawCount);
   }
 
-  // Nearest point to a CSS-pixel position within `radius` px, or -1; `allowed(i)` filters.
+  // Nearest drawn point to a CSS-pixel position within `radius` px, or -1; `allowed(i)` filters.
   pick(px, py, radius, allowed) {
     if (!this.grid) return -1;
+    const level = this.level(), lod = this.lod;
     const [x, y] = this.toData(px, py), g = this.grid, b = this.bounds;
     const r = radius / this.view.zoom;
     const c0 = Math.max(0, Math.floor((x - r - b.minX) / g.w * g.G));
@@ -168,7 +211,7 @@ export class PointMap {
         const c = row * g.G + col;
         for (let k = g.starts[c]; k < g.starts[c + 1]; k++) {
           const i = g.items[k];
-          if (allowed && !allowed(i)) continue;
+          if ((allowed && !allowed(i)) || (lod && lod[i] > level)) continue;
           const dx = this.xs[i] - x, dy = this.ys[i] - y, d = dx * dx + dy * dy;
           if (d <= bestD) { bestD = d; best = i; }
         }
@@ -177,9 +220,8 @@ export class PointMap {
     return best;
   }
 
-  // Positions inside a polygon given in CSS pixels (even-odd rule).
-  inside(polygon, allowed) {
-    const poly = polygon.map(([px, py]) => this.toData(px, py));
+  // Positions inside a polygon in data coordinates (even-odd rule), drawn or not.
+  inside(poly, allowed) {
     let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
     for (const [x, y] of poly) {
       minX = Math.min(minX, x); maxX = Math.max(maxX, x); minY = Math.min(minY, y); maxY = Math.max(maxY, y);

@@ -77,7 +77,7 @@ function facetPlot(groups, groupBy, value, name) {
   const panels = [...byFacet.entries()].map(([title, rows]) => {
     rows.sort((a, b) => (a[x] > b[x] ? 1 : -1));
     const c = el("canvas", { width: W, height: H, title: `${facet ? facet + " " : ""}${shown(title)}` });
-    const ctx = c.getContext("2d"), bw = (W - L - 6) / Math.max(1, rows.length);
+    const ctx = c.getContext("2d"), bw = Math.min(40, (W - L - 6) / Math.max(1, rows.length));
     ctx.fillStyle = "#222"; ctx.font = "12px sans-serif"; ctx.fillText(shown(title), L, 12);  // canvas text: never parsed as HTML
     ctx.font = "10px sans-serif"; ctx.textAlign = "right"; ctx.strokeStyle = "#e3e3e3";
     for (const t of ticks) {

@@ -50,8 +50,9 @@ export async function restyle() {
   const [c, z] = await Promise.all([column(S.color), column(S.size)]);
   await computeVisible();
   const table = colourTable(c), colors = new Uint8Array(4 * n), sizes = new Float32Array(n);
-  const selected = S.selection ? new Uint8Array(n) : null;
-  if (selected) for (const i of S.selection.positions) selected[i] = 1;
+  const sel = S.selection, bits = sel && sel.bits;
+  let selected = null;
+  if (sel && !bits && sel.positions) { selected = new Uint8Array(n); for (const i of sel.positions) selected[i] = 1; }
   const base = n > 20000 ? 150 : 210;  // overplotting: lighter when dense
   const visible = S.visible, vals = c ? c.values : null, lut = table ? table.lut : null;
   const scale = table && table.numeric ? 255 / ((table.hi - table.lo) || 1) : 0;
@@ -65,7 +66,7 @@ export async function restyle() {
     if (visible && !visible[i]) { colors[o] = FILTERED_RGB[0]; colors[o + 1] = FILTERED_RGB[1]; colors[o + 2] = FILTERED_RGB[2]; colors[o + 3] = 60; continue; }
     if (k < 0) { colors[o] = vals ? MISSING_RGB[0] : 31; colors[o + 1] = vals ? MISSING_RGB[1] : 119; colors[o + 2] = vals ? MISSING_RGB[2] : 180; }
     else { colors[o] = lut[3 * k]; colors[o + 1] = lut[3 * k + 1]; colors[o + 2] = lut[3 * k + 2]; }
-    colors[o + 3] = selected && !selected[i] ? 70 : base;
+    colors[o + 3] = (selected && !selected[i]) || (bits && !(bits[i >> 3] & (1 << (i & 7)))) ? 70 : base;
   }
   if (z) {
     const [zl, zh] = quantiles(z.values), zs = 9 / ((zh - zl) || 1), v = z.values;

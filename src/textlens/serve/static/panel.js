@@ -19,23 +19,30 @@ function mixBars(pairs, total) {
   }));
 }
 
-// What the server is asked to summarise: the shape drawn (a polygon in data coordinates, with
-// the filters) where the server takes shapes, else the positions (also for a cluster, a saved
-// slice or a search).
-export function selectionBody() {
-  const sel = S.selection;
-  if (sel.shape && S.meta.selection_shapes) return { ...sel.shape };
-  return { positions: Array.from(sel.positions) };
+// The selection for export and Save slice: the server's id for a shape or search, else the
+// positions.
+const selectionBody = () => (S.selection.id ? { selection: S.selection.id } : { positions: Array.from(S.selection.positions) });
+
+// The summary: `/select` with the shape or search (every point tested on the server, the answer
+// carries the selection's id), else `/selection` with the positions.
+async function summarise(sel, order) {
+  if (sel.shape) {
+    const r = await postJSON(runPath("select"), { ...sel.shape, summary: true, ...order });
+    return { ...r.summary, count: r.count, total: r.total, selection: r.selection };
+  }
+  return postJSON(runPath("selection"), { positions: Array.from(sel.positions), ...order });
 }
 
+// Fills the panel; returns the summary (null on error or when a newer selection won).
 export async function showSelection() {
-  const box = document.getElementById("panel-selection");
-  if (!S.selection) { clear(box, el("p", { class: "muted", text: "Nothing selected." })); return; }
+  const box = document.getElementById("panel-selection"), sel = S.selection;
+  if (!sel) { clear(box, el("p", { class: "muted", text: "Nothing selected." })); return null; }
   clear(box, el("p", { class: "muted", text: "Summarising…" }));
   let s;
   try {
-    s = await postJSON(runPath("selection"), { ...selectionBody(), sort: S.sort.column, descending: S.sort.descending, limit: 300 });
-  } catch (e) { clear(box, el("p", { class: "error", text: e.message })); return; }
+    s = await summarise(sel, { sort: S.sort.column, descending: S.sort.descending, limit: 300 });
+  } catch (e) { clear(box, el("p", { class: "error", text: e.message })); return null; }
+  if (S.selection !== sel) return null;
   debug.lastSummary = s;
   const stats = el("div", { class: "stat" },
     el("span", { class: "muted", text: "selected" }), el("strong", { id: "selection-count", text: `${s.count.toLocaleString()} of ${s.total.toLocaleString()}` }),
@@ -44,7 +51,7 @@ export async function showSelection() {
     "mean_loss" in s ? compare("mean loss", s.mean_loss, s.overall_loss) : null,
     "mean_f1" in s ? compare("F1", s.mean_f1, s.overall_f1, true) : null);
   const mixes = Object.keys(s).filter((k) => k.startsWith("mix_")).map((k) => el("div", {}, el("h3", { text: k.slice(4).replace("_name", "") }), mixBars(s[k], s.count)));
-  const terms = s.terms.length ? el("div", {}, el("h3", { text: "distinctive terms" }),
+  const terms = s.terms && s.terms.length ? el("div", {}, el("h3", { text: "distinctive terms" }),
     el("div", {}, s.terms.map((t) => el("span", { class: "chip", dir: "auto", title: `${t.in_selection} selected / ${t.in_rest} other documents`, text: t.term })))) : null;
   const nameInput = el("input", { placeholder: "slice name", size: 14 });
   const exportButtons = ["csv", "jsonl", "parquet"].map((f) => el("button", { text: f.toUpperCase(), onclick: async () => {
@@ -66,6 +73,7 @@ export async function showSelection() {
   clear(box, stats, el("div", { class: "actions" }, "export", exportButtons, nameInput, save, saveNote,
     el("button", { text: "Clear", onclick: () => setSelection(null) })), mixes, terms,
     el("h3", { text: `samples (${Math.min(s.rows.length, s.count)} shown)` }), list);
+  return s;
 }
 
 const decided = (r) => r ? `decided: ${r.decision}${r.new_label ? " → " + r.new_label : ""} (${r.created_at})` : "";
@@ -117,7 +125,7 @@ export async function openSample(id, push) {
 }
 
 // Without a model the server cannot explain: say how to add one, once, instead of an error per
-// heatmap. `meta.explainable` (when the server sends it) saves even the first request.
+// heatmap. `meta.explain_available` (when the server sends it) saves even the first request.
 function noModel(parent, problem) {
   clear(parent, el("div", { class: "card note" }, el("h4", { text: "explanations need the run's model" }),
     el("p", { text: problem || "This run has no model the server can load." }),
@@ -126,7 +134,7 @@ function noModel(parent, problem) {
 }
 
 async function explanations(parent, s, qa) {
-  if (S.meta.explainable === false) { noModel(parent, S.meta.explain_problem); return; }
+  if (S.meta.explain_available === false) { noModel(parent, S.meta.explain_message); return; }
   for (const kind of ["prediction", "loss"]) {
     const ok = await explanationBlock(parent, s, kind, qa);
     if (!ok) return;
@@ -152,6 +160,7 @@ async function explanationBlock(parent, s, kind, qa) {
     if (doCompute) clear(block, el("h4", { text: title }), el("p", { class: "muted", text: "computing…" }));
     try {
       const r = await postJSON(runPath("explain"), { sample_id: s.id, kind, compute: doCompute });
+      if (r.explain_available === false && !r.explanation) { noModel(parent, r.explain_message); return false; }
       if (r.explanation) render(r.explanation);
       else clear(block, el("h4", { text: title }), el("button", { text: "Compute", onclick: () => compute(true) }));
       return true;
