@@ -2,7 +2,7 @@
 // mouse wiring, start-up. Views call back into setView / setSelection / setPanel; that import
 // cycle (app <-> panel, pages) is safe because no module calls another at load time.
 import { categoryName } from "./colors.js";
-import { clear, el, fmt, getBinary, getJSON, q, shown } from "./dom.js";
+import { api, clear, el, fmt, getBinary, getJSON, q, shown } from "./dom.js";
 import { PointMap } from "./map.js";
 import { showClusters, showCorpus, showIssues } from "./pages.js";
 import { chips, column, filterEditor, resetVisible, restyle } from "./paint.js";
@@ -106,7 +106,7 @@ async function openMap(url) {
   clear(colorSel, el("option", { value: "", text: "(none)" }), names.map((n) => el("option", { value: n, text: n })));
   clear(sizeSel, el("option", { value: "", text: "(none)" }), S.meta.columns.filter((c) => c.kind === "numeric").map((c) => el("option", { value: c.name, text: c.name })));
   colorSel.value = S.color || ""; sizeSel.value = S.size || "";
-  filterEditor(); chips();
+  filterEditor(); chips(); searchBox();
   const marks = { ...(debug.marks || {}), meta: performance.now() };
   if (!S.map) return;
   const [buf, lod] = await Promise.all([getBinary(runPath("points")),
@@ -121,6 +121,35 @@ async function openMap(url) {
   debug.marks = marks;  // ms since navigation: meta received, arrays received, ...
   status(`${n.toLocaleString()} points`);
   for (const h of S.meta.hover) column(h);  // for hover text, in the background
+}
+
+// Search: substring or regular expression over the texts or a metadata column, on the server;
+// the matches become the selection (highlighted on the map, summarised in the panel).
+function searchBox() {
+  const box = document.getElementById("search-box"), cols = S.meta.searchable || [];
+  box.hidden = !cols.length;
+  clear(document.getElementById("search-column"), cols.map((c) => el("option", { value: c, text: c })));
+  const input = document.getElementById("search-text");
+  input.onkeydown = (e) => { if (e.key === "Enter") runSearch(); };
+  document.getElementById("search-go").onclick = runSearch;
+}
+
+export async function runSearch() {
+  const text = document.getElementById("search-text").value;
+  if (!text) { status(""); return setSelection(null); }
+  const search = { q: text, regex: document.getElementById("search-regex").checked,
+    column: document.getElementById("search-column").value || null };
+  let res;
+  try {
+    res = await api(runPath(`search?${q({ q: text, regex: search.regex ? 1 : 0, ...(search.column ? { column: search.column } : {}), format: "binary" })}`));
+  } catch (e) { status(e.message, true); return; }
+  const count = Number(res.headers.get("X-Count") || 0);
+  if (!count) { status(res.headers.get("X-Message") || `Nothing matches "${text}".`, true); return setSelection(null); }
+  const positions = new Uint32Array(await res.arrayBuffer());
+  status(`${count.toLocaleString()} ${count === 1 ? "match" : "matches"} for "${text}"`);
+  S.selection = { positions, count, id: res.headers.get("X-Selection"), shape: { search }, label: `search "${text}"` };
+  await selectionChanged();
+  await showSelection();
 }
 
 function hoverText(i, text) {
