@@ -5,7 +5,7 @@ import { categoryName } from "./colors.js";
 import { api, clear, el, fmt, getBinary, getJSON, q, shown } from "./dom.js";
 import { PointMap } from "./map.js";
 import { showClusters, showCorpus, showIssues } from "./pages.js";
-import { chips, column, filterEditor, resetVisible, restyle } from "./paint.js";
+import { chips, column, filterEditor, resetSizes, resetVisible, restyle } from "./paint.js";
 import { openSample, showSelection } from "./panel.js";
 import { S, debug, runPath } from "./state.js";
 import { fromURL, status, toURL } from "./url.js";
@@ -78,17 +78,21 @@ export async function selectShape(shape, label) {
     return setSelection(S.map.inside(poly, allowed), label);
   }
   S.selection = { shape, label, count: null, id: null, bits: null };
+  const t0 = performance.now();
   const summary = await showSelection();  // the panel's summary is the /select answer
   if (!summary || !S.selection || S.selection.shape !== shape) return;
+  const t1 = performance.now();
   const bits = new Uint8Array(await getBinary(runPath(`selections/${encodeURIComponent(summary.selection)}?format=bitmap`)));
   if (S.selection.shape !== shape) return;  // a newer selection won
+  const t2 = performance.now();
   Object.assign(S.selection, { id: summary.selection, count: summary.count, bits });
   await selectionChanged();
+  debug.selectMarks = { summary: t1 - t0, bitmap: t2 - t1, restyle: performance.now() - t2 };
 }
 
 async function openRun(name, url) {
   S.run = name; S.cols = {}; S.selection = null; S.sample = url.sample || null;
-  resetVisible();
+  resetVisible(); resetSizes();
   S.meta = await getJSON(`runs/${encodeURIComponent(name)}`);
   S.filters = url.filters || []; S.issueStatus = url.status || "open"; S.issueOffset = 0;
   S.issueFlagged = url.flagged !== false;
@@ -246,7 +250,9 @@ async function main() {
   });
 }
 
-// Console and browser-test hooks (tests/browser call these by name).
+// Console and browser-test hooks (tests/browser call these by name; bench/dashboard_browser.py
+// times restyle and selectShape through window.textlens).
 Object.assign(window, { setSelection, getJSON, runPath });
+Object.assign(debug, { restyle, selectShape });
 
 document.addEventListener("DOMContentLoaded", main);

@@ -1,10 +1,14 @@
 // The map's data and styling: columns fetched once as typed arrays, colours and sizes for every
 // point (colour column, filters in grey, the selection with the rest faded), the legend and the
 // filter bar.
-import { FILTERED_RGB, MISSING_RGB, categoryColours, categoryName, hexRGB, ramp } from "./colors.js";
+import { CATEGORY_PALETTE, FILTERED_RGB, MISSING_RGB, categoryColours, categoryName, hexRGB, ramp } from "./colors.js";
 import { clear, el, fmt, getBinary } from "./dom.js";
-import { S, runPath } from "./state.js";
+import { S, debug, runPath } from "./state.js";
 import { toURL } from "./url.js";
+
+const pack = ([r, g, b]) => r | (g << 8) | (b << 16);  // little-endian RGBA, alpha 0
+const DEFAULT_RGB = pack(hexRGB(CATEGORY_PALETTE[0])), MISSING = pack(MISSING_RGB);
+const FILTERED = (pack(FILTERED_RGB) | (60 << 24)) >>> 0;
 
 export async function column(name) {
   if (!name) return null;
@@ -27,54 +31,68 @@ function quantiles(values) {
   return [sorted[Math.floor(0.01 * (sorted.length - 1))], sorted[Math.floor(0.99 * (sorted.length - 1))]];
 }
 
-// RGBA per category code (and the missing code), or a 256-step ramp for a numeric column.
+// Packed RGB per category code (and the missing code), or a 256-step ramp for a numeric column.
 function colourTable(c) {
   if (!c) return null;
   if (c.info.kind === "numeric") {
-    const [lo, hi] = quantiles(c.values), lut = new Uint8Array(256 * 3);
-    for (let k = 0; k < 256; k++) lut.set(ramp(k / 255), 3 * k);
-    return { numeric: true, lo, hi, lut };
+    const [lo, hi] = quantiles(c.values), lut32 = new Uint32Array(256);
+    for (let k = 0; k < 256; k++) lut32[k] = pack(ramp(k / 255));
+    return { numeric: true, lo, hi, lut32 };
   }
   const [hexes, order] = categoryColours(c.info.name, c.info.categories, c.values);
-  const lut = new Uint8Array(3 * 65536);
-  for (let k = 0; k < 65536; k++) lut.set(MISSING_RGB, 3 * k);
-  hexes.forEach((h, k) => lut.set(hexRGB(h), 3 * k));
-  return { numeric: false, lut, hexes, order };
+  const lut32 = new Uint32Array(65536).fill(MISSING);  // 0xFFFF: no value
+  hexes.forEach((h, k) => { lut32[k] = pack(hexRGB(h)); });
+  return { numeric: false, lut32, hexes, order };
 }
 
-// Colours and sizes for every point: one pass over typed arrays, no per-point allocation
-// (a colour change at 1M points is one such pass plus the upload).
+// Colours (and sizes, when their column changed) for every point, written straight into the
+// map's buffer order: one pass, no per-point allocation. At 1M points under load 13 the
+// two-pass version (per-point arrays, then a gather) took 404 ms to compute and 155 ms to
+// upload colours and sizes.
+let sizesKey = null;
 export async function restyle() {
-  if (!S.map || !S.meta) return;
-  const n = S.meta.n;
+  if (!S.map || !S.meta || !S.map.order) return;
+  const n = S.meta.n, order = S.map.order, t0 = performance.now();
   const [c, z] = await Promise.all([column(S.color), column(S.size)]);
   await computeVisible();
-  const table = colourTable(c), colors = new Uint8Array(4 * n), sizes = new Float32Array(n);
+  const table = colourTable(c), rgba = new Uint32Array(n);
   const sel = S.selection, bits = sel && sel.bits;
   let selected = null;
   if (sel && !bits && sel.positions) { selected = new Uint8Array(n); for (const i of sel.positions) selected[i] = 1; }
-  const base = n > 20000 ? 150 : 210;  // overplotting: lighter when dense
-  const visible = S.visible, vals = c ? c.values : null, lut = table ? table.lut : null;
-  const scale = table && table.numeric ? 255 / ((table.hi - table.lo) || 1) : 0;
-  for (let i = 0, o = 0; i < n; i++, o += 4) {
-    let k = -1;
-    if (vals) {
-      const v = vals[i];
-      if (table.numeric) k = Number.isFinite(v) ? Math.max(0, Math.min(255, Math.round((v - table.lo) * scale))) : -1;
-      else k = v;
-    }
-    if (visible && !visible[i]) { colors[o] = FILTERED_RGB[0]; colors[o + 1] = FILTERED_RGB[1]; colors[o + 2] = FILTERED_RGB[2]; colors[o + 3] = 60; continue; }
-    if (k < 0) { colors[o] = vals ? MISSING_RGB[0] : 31; colors[o + 1] = vals ? MISSING_RGB[1] : 119; colors[o + 2] = vals ? MISSING_RGB[2] : 180; }
-    else { colors[o] = lut[3 * k]; colors[o + 1] = lut[3 * k + 1]; colors[o + 2] = lut[3 * k + 2]; }
-    colors[o + 3] = (selected && !selected[i]) || (bits && !(bits[i >> 3] & (1 << (i & 7)))) ? 70 : base;
+  const base = (n > 20000 ? 150 : 210) << 24, faded = 70 << 24;  // overplotting: lighter when dense
+  const visible = S.visible, vals = c ? c.values : null, numeric = table && table.numeric;
+  const lut = table ? table.lut32 : null, lo = numeric ? table.lo : 0;
+  const scale = numeric ? 255 / ((table.hi - table.lo) || 1) : 0;
+  for (let k = 0; k < n; k++) {
+    const i = order[k];
+    if (visible && !visible[i]) { rgba[k] = FILTERED; continue; }
+    let rgb = DEFAULT_RGB;
+    if (numeric) {
+      const t = (vals[i] - lo) * scale;  // NaN stays NaN
+      rgb = t === t ? lut[t <= 0 ? 0 : t >= 255 ? 255 : t | 0] : MISSING;
+    } else if (vals) rgb = lut[vals[i]];
+    const out = (selected && !selected[i]) || (bits && !(bits[i >> 3] & (1 << (i & 7))));
+    rgba[k] = rgb | (out ? faded : base);
   }
-  if (z) {
-    const [zl, zh] = quantiles(z.values), zs = 9 / ((zh - zl) || 1), v = z.values;
-    for (let i = 0; i < n; i++) sizes[i] = Number.isFinite(v[i]) ? 3 + Math.min(9, Math.max(0, (v[i] - zl) * zs)) : 2;
-  } else sizes.fill(n > 20000 ? 3 : 5);
-  S.map.setStyle(colors, sizes);
+  const key = `${S.run}|${S.size}|${n}`;
+  if (key !== sizesKey) {
+    const sizes = new Float32Array(n);
+    if (z) {
+      const [zl, zh] = quantiles(z.values), zs = 9 / ((zh - zl) || 1), v = z.values;
+      for (let k = 0; k < n; k++) {
+        const t = (v[order[k]] - zl) * zs;
+        sizes[k] = t === t ? 3 + (t <= 0 ? 0 : t >= 9 ? 9 : t) : 2;
+      }
+    } else sizes.fill(n > 20000 ? 3 : 5);
+    S.map.setSizes(sizes);
+    sizesKey = key;
+  }
+  const t = performance.now();
+  S.map.setColors(rgba);
+  debug.styleMarks = { compute: t - t0, upload: performance.now() - t };
   legend(c, table);
 }
+export function resetSizes() { sizesKey = null; }
 
 let visibleKey = null;
 async function computeVisible() {
