@@ -8,9 +8,11 @@ and Chromium memory.
   at the fitted view, 8x and 256x zoom; median and max of 11 frames each, the points at that
   zoom's level of detail and the points sent to the GPU (those on screen);
 - colour change: `restyle()` after switching the colour column, through the upload and a
-  finished draw;
+  finished draw: cached columns (8 changes), and separately each column's first use (which
+  downloads it: 2 bytes a point categorical, 4 numeric);
 - lasso-to-summary: a box over the middle two thirds of the data, sent as a shape to `/select`,
-  until the summary is shown and the selection's bitmap is drawn;
+  until the summary is shown and the selection's bitmap is drawn (parts: the page's own
+  highlight, the server's summary, the bitmap download, the final restyle);
 - RSS of the server process and of every Chromium process after the run.
 
 Synthetic runs (`textlens.serve.synthetic.synthetic_run`) are built once under --cache.
@@ -171,15 +173,17 @@ def measure(run: Path, n: int, rounds: int) -> dict:
             times, level, sent = drv.execute_async_script(FRAME, zoom, 12)
             frames[f"zoom_x{zoom}"] = {**stats(times[1:]), "points_at_level": level,
                                        "points_sent": sent}
-        colour = [drv.execute_async_script(RESTYLE, c) for c in ("cluster", "loss", "label_name",
-                                                                  "cluster", "split")]
+        columns = ("cluster", "loss", "label_name", "split")
+        first_colour = [drv.execute_async_script(RESTYLE, c) for c in columns]  # downloads
+        colour = [drv.execute_async_script(RESTYLE, c) for c in columns * 2]  # cached columns
         selects = [drv.execute_async_script(SELECT) for _ in range(rounds)]
         return {
             "n": n, "levels_of_detail": lod, "server_ready_s": round(ready, 2),
             "first_frame_ms": stats(first), "first_frame_rounds_ms": first, "marks_ms": marks,
             "frame_ms": frames,
-            "colour_change_ms": stats([c[0] for c in colour[1:]]),
+            "colour_change_ms": stats([c[0] for c in colour]),
             "colour_change_parts_ms": colour[-1][1],
+            "colour_change_first_ms_with_column_download": [round(c[0]) for c in first_colour],
             "box_to_summary_ms": stats([s[0] for s in selects]),
             "box_to_summary_parts_ms": selects[-1][3],
             "box_count": selects[-1][1], "highlighted": selects[-1][2],

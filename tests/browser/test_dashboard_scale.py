@@ -149,5 +149,6 @@ def test_search_highlights_and_selects_the_matches(browser, wait, big, big_run):
     browser.find_element(By.ID, "search-regex").click()
     box.clear()
     box.send_keys("zzzz-no-such-text", Keys.ENTER)
-    wait(lambda: browser.find_element(By.ID, "status").text, 10, "the no-match message")
+    wait(lambda: "zzzz-no-such-text" in browser.find_element(By.ID, "status").text, 10,
+         "the no-match message")
     assert browser.execute_script("return window.textlens.state.selection") is None

@@ -71,14 +71,20 @@ const boxPolygon = ([x0, y0, x1, y1]) => [[x0, y0], [x1, y0], [x1, y1], [x0, y1]
 
 // A lasso or box ({polygon} or {box} in data coordinates) or a search ({search}).
 export async function selectShape(shape, label) {
+  const start = performance.now();
   if (!serverSelects()) {
     const poly = shape.polygon || (shape.box && boxPolygon(shape.box));
     if (!poly) { status("Search needs a newer textlens server.", true); return; }
     const allowed = (i) => !S.visible || S.visible[i];
     return setSelection(S.map.inside(poly, allowed), label);
   }
-  S.selection = { shape, label, count: null, id: null, bits: null };
+  // Highlighted at once from the page's own test of every point (~25 ms at 1M); the count shown
+  // and the highlight that stays are the server's (its bitmap replaces this one).
+  const poly = shape.polygon || (shape.box && boxPolygon(shape.box));
+  const local = poly ? S.map.inside(poly) : null;
+  S.selection = { shape, label, positions: local, count: local ? local.length : null, id: null, bits: null };
   const t0 = performance.now();
+  if (local) await selectionChanged();
   const summary = await showSelection();  // the panel's summary is the /select answer
   if (!summary || !S.selection || S.selection.shape !== shape) return;
   const t1 = performance.now();
@@ -87,7 +93,7 @@ export async function selectShape(shape, label) {
   const t2 = performance.now();
   Object.assign(S.selection, { id: summary.selection, count: summary.count, bits });
   await selectionChanged();
-  debug.selectMarks = { summary: t1 - t0, bitmap: t2 - t1, restyle: performance.now() - t2 };
+  debug.selectMarks = { local_highlight: t0 - start, summary: t1 - t0, bitmap: t2 - t1, restyle: performance.now() - t2 };
 }
 
 async function openRun(name, url) {
@@ -148,7 +154,7 @@ export async function runSearch() {
     res = await api(runPath(`search?${q({ q: text, regex: search.regex ? 1 : 0, ...(search.column ? { column: search.column } : {}), format: "binary" })}`));
   } catch (e) { status(e.message, true); return; }
   const count = Number(res.headers.get("X-Count") || 0);
-  if (!count) { status(res.headers.get("X-Message") || `Nothing matches "${text}".`, true); return setSelection(null); }
+  if (!count) { status(`${res.headers.get("X-Message") || "Nothing matches."} (searched: "${text}")`, true); return setSelection(null); }
   const positions = new Uint32Array(await res.arrayBuffer());
   status(`${count.toLocaleString()} ${count === 1 ? "match" : "matches"} for "${text}"`);
   S.selection = { positions, count, id: res.headers.get("X-Selection"), shape: { search }, label: `search "${text}"` };
