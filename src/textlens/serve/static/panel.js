@@ -128,9 +128,10 @@ export async function openSample(id, push) {
 // heatmap. `meta.explain_available` (when the server sends it) saves even the first request.
 function noModel(parent, problem) {
   clear(parent, el("div", { class: "card note" }, el("h4", { text: "explanations need the run's model" }),
-    el("p", { text: problem || "This run has no model the server can load." }),
-    el("p", {}, "Start the dashboard with the model directory: ", el("code", { text: `textlens serve RUN --model DIR` }),
-      " (the folder the run was analysed with); the map, selections, clusters and review work without it.")));
+    problem ? el("p", { text: problem })
+      : el("p", {}, "Start the dashboard with the model directory: ", el("code", { text: "textlens serve RUN --model DIR" }),
+        " (the folder the run was analysed with)."),
+    el("p", { class: "muted", text: "The map, selections, clusters and the review queue work without it." })));
 }
 
 async function explanations(parent, s, qa) {
