@@ -59,7 +59,8 @@ export async function restyle() {
   const sel = S.selection, bits = sel && sel.bits;
   let selected = null;
   if (sel && !bits && sel.positions) { selected = new Uint8Array(n); for (const i of sel.positions) selected[i] = 1; }
-  const base = (n > 20000 ? 150 : 210) << 24, faded = 70 << 24;  // overplotting: lighter when dense
+  // Overplotting: lighter when dense; the unselected fade further on a dense map.
+  const base = (n > 20000 ? 150 : 210) << 24, faded = (n > 20000 ? 30 : 70) << 24;
   const visible = S.visible, vals = c ? c.values : null, numeric = table && table.numeric;
   const lut = table ? table.lut32 : null, lo = numeric ? table.lo : 0;
   const scale = numeric ? 255 / ((table.hi - table.lo) || 1) : 0;
@@ -87,7 +88,7 @@ export async function restyle() {
     S.map.setSizes(sizes);
     sizesKey = key;
   }
-  highlight(sel, bits, rgba, base);
+  highlight(sel, bits, rgba);
   const t = performance.now();
   S.map.setColors(rgba);
   debug.styleMarks = { compute: t - t0, upload: performance.now() - t };
@@ -100,7 +101,7 @@ export function resetSizes() { sizesKey = null; }
 // selections show through the drawn subset (~20k points at the fitted view of a 1M run).
 const EXTRA_CAP = 50000;
 
-function highlight(sel, bits, rgba, base) {
+function highlight(sel, bits, rgba) {
   const map = S.map, count = sel ? sel.count ?? (sel.positions ? sel.positions.length : 0) : 0;
   if (!sel || !count || count > EXTRA_CAP || !map.hasLod) { map.setExtra(new Uint32Array(0), new Uint32Array(0), new Float32Array(0)); return; }
   let points;
@@ -112,7 +113,8 @@ function highlight(sel, bits, rgba, base) {
   const visible = S.visible;
   if (visible) points = points.filter((i) => visible[i]);
   const colours = new Uint32Array(points.length), sizes = new Float32Array(points.length);
-  points.forEach((i, k) => { colours[k] = (rgba[map.rank[i]] & 0xFFFFFF) | base; sizes[k] = map.sizeOf(i); });
+  // Opaque and at least 7 px: a handful of hits must stand out from a million faded points.
+  points.forEach((i, k) => { colours[k] = (rgba[map.rank[i]] & 0xFFFFFF) | (255 << 24); sizes[k] = Math.max(7, map.sizeOf(i) + 3); });
   map.setExtra(points, colours, sizes);
 }
 
