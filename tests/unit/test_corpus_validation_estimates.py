@@ -128,3 +128,30 @@ def test_cli_loop(tmp_path):
     assert (run_dir / "validation.html").exists()
     out = runner.invoke(app, ["validate", "sample", str(run_dir), "--n", "100000"])
     assert out.exit_code != 0
+
+
+def test_labels_survive_a_rerun_and_reach_the_report(tiny_classifier, tmp_path):
+    from dataclasses import replace
+
+    from textlens.corpus.pipeline import run
+    from textlens.corpus.validation import current_labels, record_label
+
+    from .test_corpus_run import FAST, make_corpus
+
+    root = make_corpus(tmp_path / "ungdc")
+    run(tiny_classifier, root, tmp_path / "run", FAST, progress=False)
+    sample = draw_validation_sample(tmp_path / "run", 12, classes=["negative", "neutral",
+                                                                   "positive"])
+    for i, vid in enumerate(sample.frame["validation_id"]):
+        record_label(tmp_path / "run", vid, ["negative", "neutral", "positive"][i % 3])
+    measure(tmp_path / "run", n_boot=10)  # too few: says so
+    correct_shares(tmp_path / "run", n_boot=5)
+    run(tiny_classifier, root, tmp_path / "run", FAST, progress=False)  # a rerun
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert "Validation: the classifier on this corpus" in page
+    assert "Too few labels to measure" in page and "No correction" in page
+    # --overwrite recomputes every figure (the model may differ) but keeps sample and labels
+    run(tiny_classifier, root, tmp_path / "run", replace(FAST, overwrite=True), progress=False)
+    assert len(current_labels(tmp_path / "run")) == 12
+    assert "Validation:" not in (
+        tmp_path / "run" / "report.html").read_text()
