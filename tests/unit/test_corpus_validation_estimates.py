@@ -125,7 +125,8 @@ def test_cli_loop(tmp_path):
                               "--bootstrap", "20"])
     assert out.exit_code == 0, out.output
     assert "60 labels recorded" in out.output and "pacc" in out.output
-    assert (run_dir / "validation.html").exists()
+    page = (run_dir / "validation.html").read_text()
+    assert "data:image/png;base64" in page and "naive and corrected shares per group" in page
     out = runner.invoke(app, ["validate", "sample", str(run_dir), "--n", "100000"])
     assert out.exit_code != 0
 
