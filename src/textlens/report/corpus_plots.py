@@ -206,7 +206,9 @@ def class_facet_png(shares: pd.DataFrame, group_by: Sequence[str], title: str = 
             value = rows_["share"].to_numpy(dtype=float)
             low = np.nan_to_num(value - rows_["ci_low"].to_numpy(dtype=float))
             high = np.nan_to_num(rows_["ci_high"].to_numpy(dtype=float) - value)
-            ax.bar(pos, np.nan_to_num(value), width=width, color=palette[j % len(palette)],
+            colour = palette[j % len(palette)] if series else \
+                [palette[i % len(palette)] for i in range(len(names))]  # a colour a bar
+            ax.bar(pos, np.nan_to_num(value), width=width, color=colour,
                    label=str(level) if level is not None else None)
             ax.errorbar(pos, np.nan_to_num(value), yerr=[np.maximum(low, 0), np.maximum(high, 0)],
                         fmt="none", ecolor="#222", elinewidth=0.8, capsize=2)
