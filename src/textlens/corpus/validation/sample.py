@@ -100,6 +100,10 @@ def draw_validation_sample(run_dir: str | Path, n: int, seed: int = 0,
                          "pass --n with a positive number, e.g. --n 300.")
     with connect(run_dir) as con:
         info = run_info_values(con)
+        if info.get("head") == "multi_label":
+            raise InputError("A multi-label run has one yes/no per label for each sentence, "
+                             "not one class: its validation is not supported.",
+                             "validate a run of a single-label classifier.")
         group_by = list(info.get("group_by") or [])
         by = group_by if by is None else list(by)
         model_classes = model_class_names(info)
