@@ -156,3 +156,22 @@ def test_labels_survive_a_rerun_and_reach_the_report(tiny_classifier, tmp_path):
     assert len(current_labels(tmp_path / "run")) == 12
     assert "Validation:" not in (
         tmp_path / "run" / "report.html").read_text()
+
+
+def test_reference_figures_come_from_training_json(tmp_path):
+    import json
+
+    from textlens.corpus.validation.measures import reference_figures
+
+    (tmp_path / "training.json").write_text(json.dumps({
+        "data": "sst2", "validation_split": "validation", "labels": ["negative", "positive"],
+        "metrics": {"accuracy": 0.85, "labels": ["negative", "positive"],
+                    "confusion_matrix": [[40, 10], [5, 45]]}}))
+    what, rows = reference_figures(str(tmp_path), 300, 0)
+    assert "sst2/validation, 100 examples" in what
+    got = {(r["metric"], r["class"]): r for r in rows}
+    assert got[("accuracy", "")]["value"] == pytest.approx(0.85)
+    assert got[("precision", "positive")]["value"] == pytest.approx(45 / 55)
+    assert got[("recall", "positive")]["value"] == pytest.approx(45 / 50)
+    assert got[("accuracy", "")]["ci_low"] < 0.85 < got[("accuracy", "")]["ci_high"]
+    assert reference_figures(str(tmp_path / "none"), 10, 0) == (None, [])
