@@ -175,3 +175,15 @@ def test_reference_figures_come_from_training_json(tmp_path):
     assert got[("recall", "positive")]["value"] == pytest.approx(45 / 50)
     assert got[("accuracy", "")]["ci_low"] < 0.85 < got[("accuracy", "")]["ci_high"]
     assert reference_figures(str(tmp_path / "none"), 10, 0) == (None, [])
+
+
+def test_partly_labelled_sample_keeps_the_corpus_total(tmp_path):
+    from textlens.corpus.validation.design import load_labelled
+
+    run_dir, truth = binary_store(tmp_path / "run", n_groups=4, n_docs=5, per_doc=30)
+    sample = draw_validation_sample(run_dir, 150, seed=2)
+    _label(run_dir, truth, sample.frame["validation_id"][:8])  # the first 8 in draw order
+    data = load_labelled(run_dir)
+    assert len(data.y) == 8
+    assert data.weights.sum() == pytest.approx(len(truth))
+    assert "folded into their confidence band" in data.weighting
