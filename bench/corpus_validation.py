@@ -194,7 +194,7 @@ def main() -> None:
               "target_mae_half_naive": at200[best]["mae"] <= at200["naive"]["mae"] / 2,
               "target_coverage_90": at200[best]["coverage"] >= 0.9,
               "seconds_predict": t_predict["seconds"], "seconds_estimates": t_all["seconds"]}
-    print(record("corpus_validation", "synthetic_sst2_shift", result))
+    print(record("corpus_validation", f"synthetic_sst2_shift_{source}", result))
     print({k: v for k, v in result.items() if k != "by_labels"})
 
 
