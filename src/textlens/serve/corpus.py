@@ -20,10 +20,12 @@ STAT_COLUMNS = ("n_sentences", "n_positive", "n_negative", "n_neutral", "net_sen
 
 def corpus_overview(run: Run, per_stratum: int = 20) -> dict[str, Any]:
     groups = run.small.get("groups", pd.DataFrame())
-    group_by = [c for c in groups.columns if c not in STAT_COLUMNS]
+    group_by = [c for c in groups.columns if c not in STAT_COLUMNS  # per-class stats too:
+                and not c.startswith(("n_", "share_", "ci_low_", "ci_high_"))]
     out: dict[str, Any] = {
         "groups": groups, "group_by": group_by,
-        "value": next((c for c in ("net_per_100", "net_sentiment", "share_positive")
+        "value": next((c for c in ("net_per_100", "net_sentiment", "share_positive",
+                                   *[c for c in groups if c.startswith("share_")])
                        if c in groups), None),
         "bad_files": run.small.get("bad_files", pd.DataFrame()),
         "documents": len(run.small.get("documents", ())),
