@@ -29,7 +29,7 @@ def run_dir(tmp_path):
 
 
 def client_for(run_dir):
-    return TestClient(create_app(open_runs([run_dir])))
+    return TestClient(create_app(open_runs([run_dir])), base_url="http://127.0.0.1")
 
 
 def stored_reviews(run_dir) -> pd.DataFrame:

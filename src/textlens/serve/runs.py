@@ -82,10 +82,22 @@ class Run:
         return self.cache["points"]
 
 
-def open_runs(paths: Sequence[str | Path]) -> dict[str, Run]:
-    """Open every run or fail before serving anything, naming the run and the fix."""
-    runs: dict[str, Run] = {}
+def run_folders(paths: Sequence[str | Path]) -> list[Path]:
+    """The runs named: a run folder (or its .duckdb) as given; a folder that is not a run but
+    holds runs (`runs/`) stands for the runs directly inside it, in name order."""
+    out: list[Path] = []
     for raw in paths:
+        path = Path(raw).expanduser()
+        inside = sorted(p for p in path.iterdir() if (p / DB_NAME).is_file()) \
+            if path.is_dir() and not (path / DB_NAME).is_file() else []
+        out.extend(inside or [path])
+    return out
+
+
+def open_runs(paths: Sequence[str | Path]) -> dict[str, Run]:
+    """Open every run (`run_folders`) or fail before serving anything, naming the run and the fix."""
+    runs: dict[str, Run] = {}
+    for raw in run_folders(paths):
         run = open_run(Path(raw))
         name, n = run.name, 2
         while name in runs:  # two runs/foo folders: foo, foo-2
@@ -101,7 +113,7 @@ def open_run(path: Path) -> Run:
     if not db.is_file():
         raise DataError(f"No textlens run at '{path}': {DB_NAME} is missing.",
                         "pass a folder written by `textlens analyze --out RUN` or "
-                        "`textlens corpus --out RUN`.")
+                        "`textlens corpus --out RUN`, or a folder of such runs.")
     store = RunStore(db)
     try:
         tables = tuple(store.tables())
@@ -222,7 +234,7 @@ def _categories(series: pd.Series) -> tuple[str, ...]:
         ordered = sorted(uniques)
     except TypeError:
         ordered = sorted(uniques, key=str)
-    return tuple(dict.fromkeys(c for c in (_category(v) for v in ordered) if c is not None))
+    return tuple(dict.fromkeys(c for c in (category_of(v) for v in ordered) if c is not None))
 
 
 def encode_column(series: pd.Series, column: Column) -> bytes:
@@ -230,13 +242,14 @@ def encode_column(series: pd.Series, column: Column) -> bytes:
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="<f4", na_value=np.nan)
         return values.tobytes()
     lookup = {c: i for i, c in enumerate(column.categories)}
-    strings = series.astype(object).where(series.notna(), None)
-    codes = np.fromiter((lookup.get(_category(v), NULL_CODE) for v in strings), dtype="<u2",
-                        count=len(series))
-    return codes.tobytes()
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)  # one lookup per distinct value
+    table = np.array([lookup.get(category_of(u), NULL_CODE) for u in uniques] + [NULL_CODE],
+                     dtype="<u2")
+    return table[codes].tobytes()  # code -1 (missing) takes the table's last entry
 
 
-def _category(value: Any) -> str | None:
+def category_of(value: Any) -> str | None:
+    """A value as the category name the map and `members` use (1.0 -> "1", True -> "true")."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
     if isinstance(value, bool | np.bool_):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from textlens.errors import InputError
-from textlens.serve.runs import Run
+from textlens.serve.runs import Run, category_of
 
 EXPORT_FORMATS = ("csv", "jsonl", "parquet")
 LIST_COLUMNS = ("id", "title", "question", "text", "label_name", "prediction", "confidence",
@@ -23,8 +23,15 @@ LIST_COLUMNS = ("id", "title", "question", "text", "label_name", "prediction", "
 _TERMS_LOCK = threading.Lock()
 
 
+TERMS_BLOCK_UP_TO = 200_000  # larger runs: summaries say "terms pending" until warm-up built them
+
+
 def check_positions(run: Run, positions: list[int]) -> np.ndarray:
-    index = np.asarray(positions, dtype=np.int64)
+    try:
+        index = np.asarray(positions, dtype=np.int64)
+    except (OverflowError, ValueError, TypeError):
+        raise InputError("A selected position is not a position.",
+                         f"send integers between 0 and {len(run.samples) - 1}.") from None
     if index.size and (index.min() < 0 or index.max() >= len(run.samples)):
         raise InputError("A selected position is outside the run.",
                          f"send positions between 0 and {len(run.samples) - 1}.")
@@ -65,8 +72,19 @@ def _num(value: Any) -> float | None:
     return None if np.isnan(value) else value
 
 
-def _term_matrix(run: Run) -> tuple[Any, np.ndarray, np.ndarray]:
-    """(binary doc-term CSR matrix, vocabulary, document frequency over the run), built once."""
+def members(run: Run, column: str, value: str) -> np.ndarray:
+    """Positions whose `column` is `value` as a category (`runs.category_of`): compared on the
+    column's distinct values (pandas.factorize), not row by row (1.6 s at 1M before)."""
+    codes, uniques = pd.factorize(run.samples[column], use_na_sentinel=True)
+    wanted = [k for k, u in enumerate(uniques) if category_of(u) == value]
+    return np.flatnonzero(np.isin(codes, wanted))
+
+
+def _term_matrix(run: Run, wait: bool = True) -> tuple[Any, np.ndarray, np.ndarray] | None:
+    """(binary doc-term CSR matrix, vocabulary, document frequency over the run), built once;
+    None when not built yet and `wait` is false (a request never waits ~1 min at 1M texts)."""
+    if not wait and "terms" not in run.cache:
+        return None
     with _TERMS_LOCK:
         if "terms" not in run.cache:
             from sklearn.feature_extraction.text import CountVectorizer
@@ -87,14 +105,20 @@ def _term_matrix(run: Run) -> tuple[Any, np.ndarray, np.ndarray]:
         return run.cache["terms"]
 
 
-def distinctive_terms(run: Run, positions: np.ndarray, k: int = 12) -> list[dict[str, Any]]:
+def distinctive_terms(run: Run, positions: np.ndarray, k: int = 12) -> list[dict[str, Any]] | None:
     """Terms over-represented in the selection: smoothed log ratio of document rates, kept
-    only when at least 2 (and 1%) of the selected documents contain them."""
-    matrix, vocab, total = _term_matrix(run)
+    only when at least 2 (and 1%) of the selected documents contain them (None: the term
+    matrix of a large run is still being built)."""
+    built = _term_matrix(run, wait=len(run.samples) <= TERMS_BLOCK_UP_TO)
+    if built is None:
+        return None
+    matrix, vocab, total = built
     n_sel, n_all = len(positions), matrix.shape[0]
     if n_sel == 0 or n_sel == n_all or not len(vocab):
         return []
-    inside = np.asarray(matrix[positions].sum(axis=0)).ravel()
+    indicator = np.zeros(n_all, dtype=np.float64)
+    indicator[positions] = 1.0
+    inside = np.rint(matrix.T @ indicator)  # one sparse pass, whatever the selection's size
     outside = total - inside
     score = np.log((inside + 0.5) / (n_sel + 1)) - np.log((outside + 0.5) / (n_all - n_sel + 1))
     score[inside < max(2, 0.01 * n_sel)] = -np.inf
