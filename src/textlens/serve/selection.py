@@ -40,31 +40,80 @@ def check_positions(run: Run, positions: list[int]) -> np.ndarray:
 
 def summarise(run: Run, positions: np.ndarray, sort: str = "loss", descending: bool = True,
               limit: int = 200) -> dict[str, Any]:
-    """Count, accuracy, mean loss (selection vs all), label and prediction mix, terms, rows."""
+    """Count, accuracy, mean loss (selection vs all), label and prediction mix, terms, rows.
+
+    Column by column on arrays held once per run (a gather and a bincount each), and only the
+    `limit` rows shown are taken from the frame: copying and sorting the whole selection took
+    6 s for a box over two thirds of a 1M run."""
     frame = run.samples
     if sort not in frame.columns or sort in ("neighbours",):
-        raise InputError(f"Unknown sort column '{sort}'.",
+        raise InputError(f"Unknown sort column '{sort[:200]}'.",
                          f"use one of: {', '.join(c for c in LIST_COLUMNS if c in frame)}.")
-    part = frame.iloc[positions]
-    out: dict[str, Any] = {"count": len(part), "total": len(frame)}
+    out: dict[str, Any] = {"count": len(positions), "total": len(frame)}
     for col in ("loss", "correct", "confidence", "f1"):
         if col in frame:
-            sel = pd.to_numeric(part[col], errors="coerce")
-            out[f"mean_{col}"] = _num(sel.mean()) if len(part) else None
-            out[f"overall_{col}"] = _num(pd.to_numeric(frame[col], errors="coerce").mean())
+            values = _numeric(run, col)
+            out[f"mean_{col}"] = _mean(values[positions]) if len(positions) else None
+            out[f"overall_{col}"] = _mean(values)
     for col in ("label_name", "prediction", "split", "answer_type"):
-        if col in frame and frame[col].nunique() <= 50:
-            counts = part[col].astype(str).value_counts().head(10)
-            out[f"mix_{col}"] = [[str(k), int(v)] for k, v in counts.items()]
+        if col in frame:
+            codes, names = _codes(run, col)
+            if len(names) <= 50:
+                counts = np.bincount(codes[positions] + 1, minlength=len(names) + 1)[1:]
+                top = np.argsort(-counts, kind="stable")[:10]
+                out[f"mix_{col}"] = [[str(names[k]), int(counts[k])] for k in top if counts[k]]
     out["terms"] = distinctive_terms(run, positions)
-    ordered = part.sort_values(sort, ascending=not descending, kind="stable", na_position="last")
     shown = [c for c in LIST_COLUMNS if c in frame]
     if "label_name" not in frame and "label" in frame:
         shown.insert(shown.index("prediction") if "prediction" in shown else len(shown), "label")
-    rows = ordered[shown].head(limit).copy()
-    rows.insert(0, "position", ordered.index[:limit].to_numpy())
+    top = positions[_top(run, positions, sort, descending, limit)]
+    rows = frame.iloc[top][shown].copy()
+    rows.insert(0, "position", top)
     out["rows"] = rows
     return out
+
+
+def _numeric(run: Run, column: str) -> np.ndarray:
+    key = f"numeric:{column}"
+    if key not in run.cache:
+        run.cache[key] = pd.to_numeric(run.samples[column], errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan)
+    return run.cache[key]
+
+
+def _codes(run: Run, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, names): the column's values as strings, factorised once (-1 = missing)."""
+    key = f"codes:{column}"
+    if key not in run.cache:
+        codes, names = pd.factorize(run.samples[column].astype(str).where(
+            run.samples[column].notna()), use_na_sentinel=True)
+        run.cache[key] = (codes.astype(np.int64), np.asarray(names, dtype=object))
+    return run.cache[key]
+
+
+def _mean(values: np.ndarray) -> float | None:
+    finite = values[~np.isnan(values)]
+    return float(finite.mean()) if len(finite) else None
+
+
+def _top(run: Run, positions: np.ndarray, sort: str, descending: bool, limit: int) -> np.ndarray:
+    """Indexes into `positions` of the first `limit` rows by `sort` (ties in position order,
+    missing values last), as pandas' stable sort orders them."""
+    series = run.samples[sort]
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        values = _numeric(run, sort)[positions]
+        key = -values if descending else values
+        key = np.where(np.isnan(key), np.inf, key)
+        if limit < len(key):  # the limit smallest keys (and every tie at the boundary)
+            cut = np.partition(key, limit - 1)[limit - 1] if limit else -np.inf
+            candidates = np.flatnonzero(key <= cut)
+        else:
+            candidates = np.arange(len(key))
+        order = candidates[np.lexsort((candidates, key[candidates]))]
+        return order[:limit]
+    part = series.iloc[positions].reset_index(drop=True)
+    order = part.sort_values(ascending=not descending, kind="stable", na_position="last").index
+    return order.to_numpy()[:limit]
 
 
 def _num(value: Any) -> float | None:
