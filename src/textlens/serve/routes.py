@@ -93,9 +93,11 @@ def column(request: Request, name: str, column: str) -> Response:
         import numpy as np
 
         codes = np.full(len(run.samples), NULL_CODE, dtype="<u2")
-        for sample_id, review in reviews.latest_reviews(run).items():
-            if sample_id in run.positions and review["decision"] in DECISIONS:
-                codes[run.positions[sample_id]] = DECISIONS.index(review["decision"])
+        latest = reviews.latest_reviews(run)
+        found = run.positions.many(list(latest))
+        for pos, review in zip(found, latest.values(), strict=True):
+            if pos >= 0 and review["decision"] in DECISIONS:
+                codes[pos] = DECISIONS.index(review["decision"])
         return _binary(codes.tobytes())
     if column not in run.columns:
         raise NotFoundError(f"No colourable column {column[:200]!r}.",
@@ -134,7 +136,8 @@ def sample(request: Request, name: str, id: Annotated[str, Query(max_length=1000
         if isinstance(detail.get(key), str):
             detail[key] = json.loads(detail[key])
     neighbours = []
-    raw = row.get("neighbours")
+    raw = run.stored_value("neighbours", pos) if "neighbours" in run.stored else \
+        row.get("neighbours")
     ids = json.loads(raw) if isinstance(raw, str) else []
     for other in ids[:k]:
         other_pos = run.positions.get(str(other))
@@ -298,8 +301,8 @@ def saved_slice(request: Request, name: str,
         raise NotFoundError(f"No saved slice {slice[:120]!r}.",
                             f"saved slices: {', '.join(saved)}." if saved else
                             "select points and Save slice first.")
-    return _json({"name": slice, "positions": sorted(run.positions[i] for i in ids
-                                                     if i in run.positions)})
+    found = run.positions.many(ids)
+    return _json({"name": slice, "positions": sorted(found[found >= 0].tolist())})
 
 
 @router.get("/runs/{name}/issues")

@@ -27,6 +27,38 @@ HIDDEN_COLUMNS = ("id", "x", "y", "pred_start", "pred_end", *TEXT_COLUMNS)
 MAX_CATEGORIES = 256  # a string column with more values is text, not a colour
 CORPUS_TABLES = ("documents", "sentences", "groups", "explanations", "bad_files")
 NULL_CODE = 0xFFFF
+STORED_ONLY = ("neighbours",)  # left in the store, read per sample: 100+ MB of JSON at 1M
+
+
+class Positions:
+    """Sample id -> row position, on a pandas Index (its hash table is built on the first
+    lookup, ~0.4 s at 1M ids; a Python dict of them took 7 s and ~100 MB)."""
+
+    def __init__(self, ids: pd.Series) -> None:
+        self.index = pd.Index(ids, copy=False)
+
+    def get(self, sample_id: str) -> int | None:
+        try:
+            found = self.index.get_loc(sample_id)
+        except (KeyError, TypeError, pd.errors.InvalidIndexError):
+            return None
+        return found if isinstance(found, int) else None
+
+    def __contains__(self, sample_id: object) -> bool:
+        return isinstance(sample_id, str) and self.get(sample_id) is not None
+
+    def __getitem__(self, sample_id: str) -> int:
+        found = self.get(sample_id)
+        if found is None:
+            raise KeyError(sample_id)
+        return found
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def many(self, ids: Sequence[str]) -> np.ndarray:
+        """Positions of many ids at once (-1 for an unknown id)."""
+        return self.index.get_indexer(pd.Index(list(ids), dtype=self.index.dtype))
 
 
 @dataclass(frozen=True)
@@ -56,11 +88,12 @@ class Run:
     info: dict[str, Any]
     tables: tuple[str, ...]
     samples: pd.DataFrame = field(default_factory=pd.DataFrame)
-    positions: dict[str, int] = field(default_factory=dict)
+    positions: Positions = field(default_factory=lambda: Positions(pd.Series([], dtype=str)))
     columns: dict[str, Column] = field(default_factory=dict)
     label_names: tuple[str, ...] = ()
     small: dict[str, pd.DataFrame] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict)
+    stored: tuple[str, ...] = ()  # sample columns read from the store when asked
 
     @property
     def task(self) -> str:
@@ -73,6 +106,13 @@ class Run:
         if key not in self.cache:
             self.cache[key] = encode_column(self.samples[name], self.columns[name])
         return self.cache[key]
+
+    def stored_value(self, column: str, position: int) -> Any:
+        """One row's value of a column left in the store (`STORED_ONLY`), by row id."""
+        if column not in self.stored:
+            return None
+        frame = self.store.read(f'SELECT "{column}" FROM samples WHERE rowid = ?', [int(position)])
+        return frame[column].iloc[0] if len(frame) else None
 
     def points(self) -> bytes:
         """x then y as float32: what the map needs first (800 kB for 100k points)."""
@@ -148,37 +188,56 @@ def _info(store: RunStore) -> dict[str, Any]:
 
 def _analysis_run(name: str, path: Path, store: RunStore, info: dict[str, Any],
                   tables: tuple[str, ...]) -> Run:
-    samples = store.read("SELECT * FROM samples")
-    if "id" not in samples:
+    """Read `samples` in one DuckDB -> Arrow -> pandas pass (strings stay in Arrow), the
+    neighbour lists left in the store (read per sample by row id). At 1M samples this took
+    42 s and 1.3 GB under load before (every column through `fetchdf`, a Python dict of ids,
+    the issue columns joined by pandas map)."""
+    columns = store.columns("samples")
+    if "id" not in columns:
         raise DataError(f"The `samples` table of {store.db} has no `id` column.",
                         "rerun `textlens analyze` to rewrite the run.")
-    samples["id"] = samples["id"].astype(str)
-    if samples["id"].duplicated().any():
-        dup = samples["id"][samples["id"].duplicated()].iloc[0]
+    picked = ", ".join('CAST("id" AS VARCHAR) AS "id"' if c == "id" else f'"{c}"'
+                       for c in columns if c not in STORED_ONLY)
+    samples = store.read_frame(f"SELECT {picked} FROM samples")  # insertion (row id) order
+    duplicated = store.read('SELECT CAST("id" AS VARCHAR) AS id FROM samples GROUP BY 1 '
+                            "HAVING count(*) > 1 LIMIT 1")
+    if len(duplicated):
+        dup = duplicated["id"].iloc[0]
         raise DataError(f"The run {path} has duplicate sample ids (e.g. '{dup}').",
                         "give every sample a unique id and rerun `textlens analyze`.")
     for axis in ("x", "y"):
         if axis not in samples:
             samples[axis] = 0.0
-    small = {t: store.read(f'SELECT * FROM "{t}"') for t in ("clusters", "label_issues", "slices")
-             if t in tables}
-    _add_issue_columns(samples, small.get("label_issues"))
+    small = {t: store.read_frame(f'SELECT * FROM "{t}"') for t in ("clusters", "label_issues",
+                                                                   "slices") if t in tables}
+    _add_issue_columns(samples, store, tables)
     return Run(name, path, "analysis", store, info, tables, samples=samples,
-               positions={s: i for i, s in enumerate(samples["id"])},
+               positions=Positions(samples["id"]),
                columns=describe_columns(samples), label_names=_label_names(samples, info),
-               small=small)
+               small=small, stored=tuple(c for c in STORED_ONLY if c in columns))
 
 
-def _add_issue_columns(samples: pd.DataFrame, issues: pd.DataFrame | None) -> None:
-    """`issue_score` (and `issue_kind`, `issue_flagged` when present) joined onto the samples
-    in memory, so the map can be coloured by them; the store is not changed."""
-    if issues is None or "id" not in issues or "score" not in issues:
+def _add_issue_columns(samples: pd.DataFrame, store: RunStore, tables: tuple[str, ...]) -> None:
+    """`issue_score` (and `issue_kind`, `issue_flagged` when present) from the first
+    `label_issues` row of each id, set in memory so the map can be coloured by them (the store
+    is not changed). Joined in DuckDB, placed by row id (pandas map by id took 16 s at 1M)."""
+    if "label_issues" not in tables:
         return
-    by_id = issues.assign(id=issues["id"].astype(str)).drop_duplicates("id").set_index("id")
-    for source, target in (("score", "issue_score"), ("kind", "issue_kind"),
-                           ("flagged", "issue_flagged")):
-        if source in by_id and target not in samples:
-            samples[target] = samples["id"].map(by_id[source])
+    have = store.columns("label_issues")
+    pairs = [(src, dst) for src, dst in (("score", "issue_score"), ("kind", "issue_kind"),
+                                         ("flagged", "issue_flagged"))
+             if src in have and dst not in samples]
+    if "id" not in have or "score" not in have or not pairs:
+        return
+    inner = ", ".join(f'"{src}"' for src, _ in pairs)
+    found = store.read_frame(
+        f"SELECT s.rowid AS _pos, {inner} FROM samples s JOIN (SELECT CAST(id AS VARCHAR) AS _id, "
+        f"{inner} FROM label_issues QUALIFY row_number() OVER (PARTITION BY CAST(id AS VARCHAR) "
+        "ORDER BY rowid) = 1) i ON CAST(s.id AS VARCHAR) = i._id")
+    where = pd.RangeIndex(len(samples))
+    for src, dst in pairs:
+        samples[dst] = pd.Series(found[src].to_numpy(), index=found["_pos"].to_numpy()
+                                 ).reindex(where).to_numpy()
 
 
 def _label_names(samples: pd.DataFrame, info: dict[str, Any]) -> tuple[str, ...]:

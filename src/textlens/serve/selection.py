@@ -192,17 +192,23 @@ def export(run: Run, positions: np.ndarray, fmt: str) -> tuple[bytes, str]:
 
 
 def warm_up(runs: dict[str, Run], model: str | None = None) -> None:
-    """Build each analysis run's term matrix, then load its model, in a background thread at
-    start: the first lasso and the first explanation do not pay for them (~1.5 s for 100k
-    sentences; 5-25 s to load MiniLM on the shared cores)."""
+    """Build each analysis run's lookups (id index, levels of detail, search arrays), then its
+    term matrix, then load its model, in a background thread at start: the first sample view,
+    lasso, search and explanation do not pay for them (term matrix ~1.5 s for 100k sentences;
+    5-25 s to load MiniLM on the shared cores)."""
+    from textlens.serve import explore
     from textlens.serve.explanations import preload
 
     def build() -> None:
-        for run in runs.values():
-            if run.kind == "analysis" and len(run.samples):
-                _term_matrix(run)
-        for run in runs.values():
-            if run.kind == "analysis":
-                preload(run, model)
+        analysed = [r for r in runs.values() if r.kind == "analysis" and len(r.samples)]
+        for run in analysed:
+            run.positions.get("")  # builds the id hash table
+            explore.levels_of_detail(run)
+            for column in explore.searchable(run)[:1]:
+                explore.text_array(run, column)
+        for run in analysed:
+            _term_matrix(run)
+        for run in analysed:
+            preload(run, model)
 
     threading.Thread(target=build, name="textlens-warm-up", daemon=True).start()
