@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +16,7 @@ from textlens.errors import DataError  # noqa: E402
 from textlens.serve.app import create_app  # noqa: E402
 from textlens.serve.runs import NULL_CODE, open_run, open_runs  # noqa: E402
 from textlens.serve.synthetic import synthetic_corpus_run, synthetic_run  # noqa: E402
+from textlens.store.run_db import connect  # noqa: E402
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def client(run_dir, tmp_path):
 
 
 def table(run_dir, name):
-    con = duckdb.connect(str(run_dir / "textlens.duckdb"), read_only=True)
+    con = connect(run_dir / "textlens.duckdb")  # joins a writer still open in this process
     try:
         return con.execute(f"SELECT * FROM {name}").fetchdf()
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 pytest.importorskip("fastapi")
@@ -12,10 +11,11 @@ from textlens.models import save_model  # noqa: E402
 from textlens.serve.app import create_app  # noqa: E402
 from textlens.serve.runs import open_runs  # noqa: E402
 from textlens.serve.synthetic import synthetic_run  # noqa: E402
+from textlens.store.run_db import connect  # noqa: E402
 
 
 def cache_rows(run_dir) -> int:
-    con = duckdb.connect(str(run_dir / "textlens.duckdb"), read_only=True)
+    con = connect(run_dir / "textlens.duckdb")  # joins a writer still open in this process
     try:
         return con.execute("SELECT count(*) FROM explanation_cache").fetchone()[0]
     finally:

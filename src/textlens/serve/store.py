@@ -1,14 +1,16 @@
-"""The dashboard's access to a run's `textlens.duckdb`: read-only reads, group-committed writes.
+"""The dashboard's access to a run's `textlens.duckdb`: reads, and group-committed writes.
 
-No connection is held between requests. DuckDB lets one process write a file or many read it,
-and refuses a second connection with another mode inside one process, so a held connection
-would lock `textlens query` (another process) out for as long as the server runs. Each read
-opens the file read-only (~15 ms); writes go through one writer thread per run that takes every
-write waiting in its queue, opens the file read-write once, commits them in one transaction and
-only then acknowledges each (group commit). Before, each review opened and checkpointed the
-file on its own (~40 ms idle) under the lock, so 50 concurrent reviewers queued: p95 5.0 s.
-The tables written are the dashboard's own (`store.run_db.DASHBOARD_TABLES`): `reviews`
-(append-only, with timestamps), `saved_slices` and `explanation_cache`.
+DuckDB lets one process write a file or many read it, and refuses a second connection with
+another mode inside one process. Writes go through one writer thread per run: it takes every
+write waiting in its queue, commits them in one transaction and only then acknowledges each
+(group commit). Its read-write connection stays open while writes keep coming and is closed
+after LINGER_S without one, or after MAX_HOLD_S, with a GAP_S pause before it reopens, so a
+`textlens query` in another process (which retries a locked file for 10 s) always gets in.
+Reads use a cursor of that connection while it is open, else a read-only connection of their
+own; one lock orders them. Before, each review opened, committed and checkpointed the file on
+its own (~100-150 ms under load), and 50 concurrent reviewers queued behind each other: p95
+5.0 s. The tables written are the dashboard's own (`store.run_db.DASHBOARD_TABLES`):
+`reviews` (append-only, with timestamps), `saved_slices` and `explanation_cache`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime
@@ -28,6 +31,9 @@ from textlens.store.run_db import DASHBOARD_TABLES, connect
 
 T = TypeVar("T")
 MAX_GROUP = 512  # writes committed together at most (a review insert is ~0.1 ms of it)
+LINGER_S = 0.25  # the write connection is closed after this long without a write
+MAX_HOLD_S = 1.0  # ... and at least this often, then left closed for GAP_S
+GAP_S = 0.1
 
 
 class RunStore:
@@ -40,11 +46,18 @@ class RunStore:
         self._writer: threading.Thread | None = None
         self._start = threading.Lock()
         self._tables: list[str] | None = None  # known after the first look; writes add theirs
+        self._con: Any = None  # the writer's open read-write connection, if any
+
+    def _reader(self) -> tuple[Any, bool]:
+        """(connection, own): a cursor of the open write connection, else a read-only one."""
+        if self._con is not None:
+            return self._con.cursor(), False
+        return connect(self.db, read_only=True, wait=5.0), True
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        """A fixed, parameterised query on a read-only connection."""
+        """A fixed, parameterised query."""
         with self._lock:
-            con = connect(self.db, read_only=True, wait=5.0)
+            con, _ = self._reader()
             try:
                 return con.execute(sql, list(params)).fetchdf()
             finally:
@@ -53,7 +66,7 @@ class RunStore:
     def read_frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         """A large read through Arrow (one copy less than `fetchdf`; strings stay in Arrow)."""
         with self._lock:
-            con = connect(self.db, read_only=True, wait=5.0)
+            con, _ = self._reader()
             try:  # large_string buffers: what pandas' Arrow strings hold, so no cast
                 con.execute("SET arrow_large_buffer_size = true")
                 table = con.sql(sql, params=list(params) or None).to_arrow_table()
@@ -88,29 +101,53 @@ class RunStore:
         return self.submit(work).result()
 
     def _write_loop(self) -> None:
+        opened = 0.0
         while True:
-            group = [self._queue.get()]
+            try:
+                first = self._queue.get(timeout=LINGER_S if self._con is not None else None)
+            except queue.Empty:
+                self._close()
+                continue
+            group = [first]
             while len(group) < MAX_GROUP:
                 try:
                     group.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            if self._con is None:
+                opened = time.monotonic()
             self._commit(group)
+            if time.monotonic() - opened > MAX_HOLD_S:
+                self._close()
+                time.sleep(GAP_S)
+
+    def _open(self) -> Any:
+        if self._con is None:
+            con = connect(self.db, read_only=False, wait=5.0)
+            for name, schema in DASHBOARD_TABLES.items():
+                con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({schema})')
+            self._con = con
+        return self._con
+
+    def _close(self) -> None:
+        with self._lock:
+            if self._con is not None:
+                con, self._con = self._con, None
+                con.close()
 
     def _commit(self, group: list[tuple[Callable[[Any], Any], Future]]) -> None:
         """One transaction for the group; if it fails, each write alone, so one bad write
         fails only its own request. Acknowledged only after COMMIT returned."""
         try:
             with self._lock:
-                con = connect(self.db, read_only=False, wait=5.0)
+                con = self._open()
+                con.execute("BEGIN TRANSACTION")
                 try:
-                    for name, schema in DASHBOARD_TABLES.items():
-                        con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({schema})')
-                    con.execute("BEGIN TRANSACTION")
                     results = [work(con) for work, _ in group]
                     con.execute("COMMIT")
-                finally:
-                    con.close()
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
         except Exception as exc:  # noqa: BLE001 - handed to the waiting request
             if len(group) > 1:
                 for item in group:

@@ -174,6 +174,19 @@ def connect(db: str | Path, read_only: bool = True, wait: float = 10.0) -> Any:
     while True:
         try:
             return duckdb.connect(str(db), read_only=read_only)
+        except duckdb.ConnectionException as exc:
+            # Inside one process DuckDB keeps one instance per file and mode: a reader joins
+            # this process's open read-write instance (the dashboard's writer); a writer waits
+            # for this process's read-only connections to close.
+            if "different configuration" not in str(exc):
+                raise
+            if read_only:
+                return duckdb.connect(str(db))
+            if time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+            continue
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise
@@ -182,7 +195,7 @@ def connect(db: str | Path, read_only: bool = True, wait: float = 10.0) -> Any:
                                 "close the other program writing to this run (a `textlens "
                                 "analyze` into the same folder) and try again.") from None
             time.sleep(delay)
-            delay = min(delay * 2, 0.2)
+            delay = min(delay * 2, 0.05)  # short: the server's write lock is released often
 
 
 def query(run_dir: str | Path, sql: str) -> pd.DataFrame:
