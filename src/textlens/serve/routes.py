@@ -136,13 +136,7 @@ def sample(request: Request, name: str, id: Annotated[str, Query(max_length=1000
         if isinstance(detail.get(key), str):
             detail[key] = json.loads(detail[key])
     neighbours = []
-    raw = run.stored_value("neighbours", pos) if "neighbours" in run.stored else \
-        row.get("neighbours")
-    ids = json.loads(raw) if isinstance(raw, str) else []
-    for other in ids[:k]:
-        other_pos = run.positions.get(str(other))
-        if other_pos is None:
-            continue
+    for other_pos in run.neighbours(pos)[:k]:
         other_row = run.samples.iloc[other_pos]
         neighbours.append({"position": other_pos, **{f: other_row.get(f) for f in
                                                        SAMPLE_FIELDS_SHORT if f in other_row}})

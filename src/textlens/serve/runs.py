@@ -107,12 +107,36 @@ class Run:
             self.cache[key] = encode_column(self.samples[name], self.columns[name])
         return self.cache[key]
 
-    def stored_value(self, column: str, position: int) -> Any:
-        """One row's value of a column left in the store (`STORED_ONLY`), by row id."""
-        if column not in self.stored:
-            return None
-        frame = self.store.read(f'SELECT "{column}" FROM samples WHERE rowid = ?', [int(position)])
-        return frame[column].iloc[0] if len(frame) else None
+    def neighbours(self, position: int) -> list[int]:
+        """Positions of a sample's stored nearest neighbours, nearest first: from the table
+        `build_neighbours` makes in the warm-up, else read from the store by row id (one
+        connection: ~20-90 ms under load)."""
+        table = self.cache.get("neighbours")
+        if table is not None:
+            row = table[position]
+            return row[row >= 0].tolist()
+        if "neighbours" not in self.stored:
+            return []
+        frame = self.store.read('SELECT neighbours FROM samples WHERE rowid = ?', [int(position)])
+        raw = frame["neighbours"].iloc[0] if len(frame) else None
+        ids = json.loads(raw) if isinstance(raw, str) else []
+        found = self.positions.many([str(i) for i in ids]) if ids else np.array([], dtype=int)
+        return found[found >= 0].tolist()
+
+    def build_neighbours(self) -> None:
+        """Every sample's neighbour lists as an int32 position matrix (-1 = none), joined in
+        DuckDB: 40 MB at 1M samples x 10 neighbours, against 100+ MB of JSON text."""
+        if "neighbours" not in self.stored or "neighbours" in self.cache:
+            return
+        frame = self.store.read_frame(
+            "WITH lists AS (SELECT rowid AS pos, from_json(neighbours, '[\"VARCHAR\"]') AS ids "
+            "FROM samples), flat AS (SELECT pos, unnest(ids) AS nid, unnest(range(len(ids))) AS k "
+            "FROM lists) SELECT f.pos, f.k, s.rowid AS other FROM flat f "
+            "JOIN samples s ON CAST(s.id AS VARCHAR) = f.nid")
+        width = int(frame["k"].max()) + 1 if len(frame) else 0
+        table = np.full((len(self.samples), width), -1, dtype=np.int32)
+        table[frame["pos"].to_numpy(), frame["k"].to_numpy()] = frame["other"].to_numpy()
+        self.cache["neighbours"] = table
 
     def points(self) -> bytes:
         """x then y as float32: what the map needs first (800 kB for 100k points)."""

@@ -203,6 +203,7 @@ def warm_up(runs: dict[str, Run], model: str | None = None) -> None:
         analysed = [r for r in runs.values() if r.kind == "analysis" and len(r.samples)]
         for run in analysed:
             run.positions.get("")  # builds the id hash table
+            run.build_neighbours()
             explore.levels_of_detail(run)
             for column in explore.searchable(run)[:1]:
                 explore.text_array(run, column)
