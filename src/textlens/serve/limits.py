@@ -96,9 +96,45 @@ async def _refuse(send: Callable[[dict], Awaitable[None]], status: int, content:
     await send({"type": "http.response.body", "body": payload})
 
 
+HEAVY_THREADS = 2  # the machine has 2 cores: more heavy requests at once only slice them thinner
+LARGE_BODY = 64 * 1024
+
+
+def heavy_limiter(request: Request) -> Any:
+    """The threads heavy work runs on (selections, search, exports, large parses): the app's
+    own pool of HEAVY_THREADS, so a flood of large requests queues there while sample views,
+    hover texts and reviews keep the default threadpool's 40 threads."""
+    import anyio
+
+    state = request.app.state
+    if getattr(state, "heavy", None) is None:
+        state.heavy = anyio.CapacityLimiter(HEAVY_THREADS)
+    return state.heavy
+
+
+async def heavy(request: Request, work: Callable[..., Any], *args: Any) -> Any:
+    """`work(*args)` on the heavy pool."""
+    import anyio
+
+    return await anyio.to_thread.run_sync(lambda: work(*args), limiter=heavy_limiter(request))
+
+
+def on_heavy_pool(endpoint: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """Run a sync endpoint on the heavy pool (FastAPI reads the wrapped signature); it must
+    take `request` by name."""
+    import functools
+
+    @functools.wraps(endpoint)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        return await heavy(kwargs["request"], lambda: endpoint(*args, **kwargs))
+
+    return run
+
+
 def json_body(model: type[M]) -> Callable[[Any], Awaitable[M]]:
     """A FastAPI dependency: the body parsed and validated by pydantic (Rust, strict JSON: no
-    NaN, no lone surrogates) in the threadpool; errors become the app's 422 problem."""
+    NaN, no lone surrogates) off the event loop (large bodies on the heavy pool); errors become
+    the app's 422 problem."""
 
     async def parse(request: Request) -> M:
         from fastapi.exceptions import RequestValidationError
@@ -106,6 +142,8 @@ def json_body(model: type[M]) -> Callable[[Any], Awaitable[M]]:
 
         raw = await request.body()
         try:
+            if len(raw) > LARGE_BODY:
+                return await heavy(request, model.model_validate_json, raw)
             return await run_in_threadpool(model.model_validate_json, raw)
         except ValidationError as exc:
             raise RequestValidationError(exc.errors(include_input=False, include_url=False)

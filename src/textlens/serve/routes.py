@@ -20,7 +20,7 @@ from textlens.serve.bodies import (
     ShapeRequest,
     SliceRequest,
 )
-from textlens.serve.limits import json_body
+from textlens.serve.limits import json_body, on_heavy_pool
 from textlens.serve.runs import NULL_CODE, Column, Run
 from textlens.store.run_db import DECISIONS
 
@@ -61,7 +61,7 @@ def run_meta(request: Request, name: str) -> JSON:
             "hover": [c for c in ("label_name", "prediction", "loss", "cluster") if c in cols],
             "counts": {k: len(v) for k, v in run.small.items()},
             "searchable": explore.searchable(run), "explain_available": available,
-            "explain_message": message,
+            "explain_message": message, "warm": bool(run.cache.get("warm")),
             "lod": {"base_cells": explore.LOD_BASE, "cap": explore.LOD_CAP,
                     "levels": explore.LOD_LEVELS},
         })
@@ -69,6 +69,7 @@ def run_meta(request: Request, name: str) -> JSON:
 
 
 @router.get("/runs/{name}/points")
+@on_heavy_pool
 def points(request: Request, name: str,
            level: Annotated[int | None, Query(ge=0, le=explore.LOD_LEVELS + 1)] = None) -> Response:
     """x[n] then y[n] as float32; with `level`, the Uint32 positions drawn at that level."""
@@ -81,6 +82,7 @@ def points(request: Request, name: str,
 
 
 @router.get("/runs/{name}/lod")
+@on_heavy_pool
 def lod(request: Request, name: str) -> Response:
     """uint8 per point: the coarsest level of detail at which the point is drawn."""
     return _binary(explore.levels_of_detail(get_run(request, name, "analysis")).tobytes())
@@ -178,6 +180,7 @@ def explain(request: Request, name: str,
 
 
 @router.post("/runs/{name}/selection")
+@on_heavy_pool
 def summarise(request: Request, name: str,
               body: Annotated[Selection, Depends(json_body(Selection))]) -> JSON:
     run = get_run(request, name, "analysis")
@@ -186,6 +189,7 @@ def summarise(request: Request, name: str,
 
 
 @router.post("/runs/{name}/select")
+@on_heavy_pool
 def select(request: Request, name: str,
            body: Annotated[ShapeRequest, Depends(json_body(ShapeRequest))]) -> JSON:
     """A selection by shape (and/or search) over every point: exact count, summary, and an id
@@ -224,6 +228,7 @@ def selection_positions(request: Request, name: str, key: str,
 
 
 @router.get("/runs/{name}/search")
+@on_heavy_pool
 def search(request: Request, name: str, q: Annotated[str, Query(max_length=explore.MAX_QUERY)],
            regex: bool = False, column: Annotated[str | None, Query(max_length=200)] = None,
            case: bool = False,
@@ -244,6 +249,7 @@ def search(request: Request, name: str, q: Annotated[str, Query(max_length=explo
 
 
 @router.post("/runs/{name}/export")
+@on_heavy_pool
 def export(request: Request, name: str,
            body: Annotated[ExportRequest, Depends(json_body(ExportRequest))]) -> Response:
     run = get_run(request, name, "analysis")
@@ -255,6 +261,7 @@ def export(request: Request, name: str,
 
 
 @router.get("/runs/{name}/members")
+@on_heavy_pool
 def members(request: Request, name: str, column: Annotated[str, Query(max_length=200)],
             value: Annotated[str, Query(max_length=1000)],
             format: Annotated[str, Query(pattern="^(binary|json)$")] = "json") -> Response:
@@ -277,6 +284,7 @@ def clusters(request: Request, name: str) -> JSON:
 
 
 @router.post("/runs/{name}/saved-slices")
+@on_heavy_pool
 def save_slice(request: Request, name: str,
                body: Annotated[SliceRequest, Depends(json_body(SliceRequest))]) -> JSON:
     run = get_run(request, name, "analysis")

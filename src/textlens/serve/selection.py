@@ -209,6 +209,7 @@ def warm_up(runs: dict[str, Run], model: str | None = None) -> None:
                 explore.text_array(run, column)
         for run in analysed:
             _term_matrix(run)
+            run.cache["warm"] = True
         for run in analysed:
             preload(run, model)
 
