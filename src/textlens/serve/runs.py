@@ -131,7 +131,8 @@ class Run:
         frame = self.store.read_frame(
             "WITH lists AS (SELECT rowid AS pos, from_json(neighbours, '[\"VARCHAR\"]') AS ids "
             "FROM samples), flat AS (SELECT pos, unnest(ids) AS nid, unnest(range(len(ids))) AS k "
-            "FROM lists) SELECT f.pos, f.k, s.rowid AS other FROM flat f "
+            "FROM lists) SELECT CAST(f.pos AS INTEGER) AS pos, CAST(f.k AS SMALLINT) AS k, "
+            "CAST(s.rowid AS INTEGER) AS other FROM flat f "
             "JOIN samples s ON CAST(s.id AS VARCHAR) = f.nid")
         width = int(frame["k"].max()) + 1 if len(frame) else 0
         table = np.full((len(self.samples), width), -1, dtype=np.int32)
