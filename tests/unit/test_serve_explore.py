@@ -152,3 +152,19 @@ def test_members_binary_and_neighbour_table_agree_with_the_store(served):
     import json
 
     assert [ids[p] for p in before[1]] == json.loads(table["neighbours"][17])
+
+
+def test_issue_columns_take_the_first_row_of_an_id(tmp_path):
+    import pandas as pd
+
+    from textlens.store.run_db import write_run_db
+
+    samples = pd.DataFrame({"id": ["a", "b", "c"], "text": ["x", "y", "z"], "x": [0.0, 1, 2],
+                            "y": [0.0, 1, 2]})
+    issues = pd.DataFrame({"id": ["b", "a", "b"], "score": [0.9, 0.2, 0.1],
+                           "kind": ["label_error", "ambiguous", "ambiguous"]})
+    write_run_db(tmp_path / "dup", {"samples": samples, "label_issues": issues}, {})
+    run = open_runs([tmp_path / "dup"])["dup"]
+    assert run.samples["issue_score"].tolist()[:2] == [0.2, 0.9]
+    assert np.isnan(run.samples["issue_score"].iloc[2])
+    assert run.samples["issue_kind"].tolist()[:2] == ["ambiguous", "label_error"]

@@ -101,6 +101,10 @@ def test_textlens_query_works_beside_a_server_writing_reviews(tmp_path):
     stop, acked = threading.Event(), []
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     try:
+        deadline = time.monotonic() + 120  # the warm-up starts once the server serves
+        while not json.load(urllib.request.urlopen(f"{base}/api/runs/demo", timeout=30))["warm"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
         threads = reviewers(base, 8, stop, acked)
         counts = []
         for _ in range(4):

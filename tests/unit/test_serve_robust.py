@@ -156,7 +156,7 @@ def test_bodies_are_capped_before_parsing_on_a_real_socket(served):
         assert res.status == 413 and json.loads(res.read())["problem"]
         con.close()
     client = TestClient(app, base_url=LOCAL)
-    many = ("[" + ",".join(["0"] * (MAX_ELEMENTS + 1)) + "]").encode()
+    many = ("[" + ",".join(["0"] * (MAX_ELEMENTS + 101)) + "]").encode()
     assert len(many) < BIG_BODY
     res = client.post("/api/runs/demo/selection", content=b'{"positions": ' + many + b"}",
                       headers={"Content-Type": "application/json"})

@@ -122,12 +122,25 @@ def _validation_problem(exc: RequestValidationError) -> JSON:
                    "with their types; unknown fields are refused.")
 
 
-def create_app(runs: dict[str, Run], model: str | None = None, loopback: bool = True) -> FastAPI:
-    """The app over already opened runs (`runs.open_runs`); `model` overrides run_info.model."""
+def create_app(runs: dict[str, Run], model: str | None = None, loopback: bool = True,
+               warm: bool = False) -> FastAPI:
+    """The app over already opened runs (`runs.open_runs`); `model` overrides run_info.model.
+    With `warm`, `selection.warm_up` starts once the server has started (lifespan), so it
+    does not compete with the start itself."""
+    from contextlib import asynccontextmanager
+
     from textlens.serve import routes
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        if warm:
+            from textlens.serve.selection import warm_up
+
+            warm_up(runs, model)
+        yield
+
     app = FastAPI(title="textlens", docs_url=None, redoc_url=None, openapi_url=None,
-                  default_response_class=JSON)
+                  default_response_class=JSON, lifespan=lifespan)
     app.state.runs = runs
     app.state.model = model
     files = static_files()

@@ -126,18 +126,27 @@ class Run:
     def build_neighbours(self) -> None:
         """Every sample's neighbour lists as an int32 position matrix (-1 = none), joined in
         DuckDB: 40 MB at 1M samples x 10 neighbours, against 100+ MB of JSON text."""
+        import duckdb
+
         if "neighbours" not in self.stored or "neighbours" in self.cache:
             return
-        frame = self.store.read_frame(
+        try:
+            frame = self._neighbour_pairs()
+        except duckdb.Error:  # e.g. over its memory limit: each sample view reads its own row
+            return
+        width = int(frame["k"].max()) + 1 if len(frame) else 0
+        table = np.full((len(self.samples), width), -1, dtype=np.int32)
+        table[frame["pos"].to_numpy(), frame["k"].to_numpy()] = frame["other"].to_numpy()
+        self.cache["neighbours"] = table
+
+    def _neighbour_pairs(self) -> pd.DataFrame:
+        return self.store.read_frame(
+            "SET threads = 1; SET memory_limit = '256MB'; "  # a background job: keep it small
             "WITH lists AS (SELECT rowid AS pos, from_json(neighbours, '[\"VARCHAR\"]') AS ids "
             "FROM samples), flat AS (SELECT pos, unnest(ids) AS nid, unnest(range(len(ids))) AS k "
             "FROM lists) SELECT CAST(f.pos AS INTEGER) AS pos, CAST(f.k AS SMALLINT) AS k, "
             "CAST(s.rowid AS INTEGER) AS other FROM flat f "
             "JOIN samples s ON CAST(s.id AS VARCHAR) = f.nid")
-        width = int(frame["k"].max()) + 1 if len(frame) else 0
-        table = np.full((len(self.samples), width), -1, dtype=np.int32)
-        table[frame["pos"].to_numpy(), frame["k"].to_numpy()] = frame["other"].to_numpy()
-        self.cache["neighbours"] = table
 
     def points(self) -> bytes:
         """x then y as float32: what the map needs first (800 kB for 100k points)."""
@@ -245,7 +254,8 @@ def _analysis_run(name: str, path: Path, store: RunStore, info: dict[str, Any],
 def _add_issue_columns(samples: pd.DataFrame, store: RunStore, tables: tuple[str, ...]) -> None:
     """`issue_score` (and `issue_kind`, `issue_flagged` when present) from the first
     `label_issues` row of each id, set in memory so the map can be coloured by them (the store
-    is not changed). Joined in DuckDB, placed by row id (pandas map by id took 16 s at 1M)."""
+    is not changed). Joined in DuckDB, placed by row id: 1 s at 1M under load (pandas map by
+    id: 16 s; a window to keep the first row of an id in SQL: 2.5 s)."""
     if "label_issues" not in tables:
         return
     have = store.columns("label_issues")
@@ -254,15 +264,23 @@ def _add_issue_columns(samples: pd.DataFrame, store: RunStore, tables: tuple[str
              if src in have and dst not in samples]
     if "id" not in have or "score" not in have or not pairs:
         return
-    inner = ", ".join(f'"{src}"' for src, _ in pairs)
+    types = store.read("SELECT table_name, data_type FROM information_schema.columns WHERE "
+                       "column_name = 'id' AND table_name IN ('samples', 'label_issues')")
+    same = types["data_type"].nunique() == 1  # a cast on both sides doubles the join's time
+    key = ("s.id = i.id" if same else "CAST(s.id AS VARCHAR) = CAST(i.id AS VARCHAR)")
     found = store.read_frame(
-        f"SELECT s.rowid AS _pos, {inner} FROM samples s JOIN (SELECT CAST(id AS VARCHAR) AS _id, "
-        f"{inner} FROM label_issues QUALIFY row_number() OVER (PARTITION BY CAST(id AS VARCHAR) "
-        "ORDER BY rowid) = 1) i ON CAST(s.id AS VARCHAR) = i._id")
+        "SELECT s.rowid AS _pos, i.rowid AS _row, "
+        + ", ".join(f'i."{src}"' for src, _ in pairs)
+        + f" FROM samples s JOIN label_issues i ON {key}")
+    pos, row = found["_pos"].to_numpy(), found["_row"].to_numpy()
+    keep = np.arange(len(found))
+    if len(pos) and np.bincount(pos).max() > 1:  # an id listed twice: its first row counts
+        order = np.lexsort((row, pos))
+        keep = order[np.r_[True, pos[order][1:] != pos[order][:-1]]]
     where = pd.RangeIndex(len(samples))
     for src, dst in pairs:
-        samples[dst] = pd.Series(found[src].to_numpy(), index=found["_pos"].to_numpy()
-                                 ).reindex(where).to_numpy()
+        samples[dst] = pd.Series(found[src].to_numpy()[keep], index=pos[keep]).reindex(
+            where).to_numpy()
 
 
 def _label_names(samples: pd.DataFrame, info: dict[str, Any]) -> tuple[str, ...]:

@@ -191,6 +191,18 @@ def export(run: Run, positions: np.ndarray, fmt: str) -> tuple[bytes, str]:
     return buffer.getvalue(), "application/vnd.apache.parquet"
 
 
+def _release_freed_memory() -> None:
+    """Hand the warm-up's transient buffers back to the OS (glibc keeps freed arenas: at 1M
+    points RSS stayed ~0.5 GB above what the server holds)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        return
+
+
 def warm_up(runs: dict[str, Run], model: str | None = None) -> None:
     """Build each analysis run's lookups (id index, levels of detail, search arrays), then its
     term matrix, then load its model, in a background thread at start: the first sample view,
@@ -210,6 +222,7 @@ def warm_up(runs: dict[str, Run], model: str | None = None) -> None:
         for run in analysed:
             _term_matrix(run)
             run.cache["warm"] = True
+        _release_freed_memory()
         for run in analysed:
             preload(run, model)
 
