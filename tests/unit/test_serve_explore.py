@@ -168,3 +168,7 @@ def test_issue_columns_take_the_first_row_of_an_id(tmp_path):
     assert run.samples["issue_score"].tolist()[:2] == [0.2, 0.9]
     assert np.isnan(run.samples["issue_score"].iloc[2])
     assert run.samples["issue_kind"].tolist()[:2] == ["ambiguous", "label_error"]
+    client = TestClient(create_app({"dup": run}), base_url="http://127.0.0.1")
+    issue = client.get("/api/runs/dup/sample", params={"id": "b"}).json()["issue"]
+    assert issue["score"] == 0.9 and issue["kind"] == "label_error"
+    assert client.get("/api/runs/dup/sample", params={"id": "c"}).json()["issue"] is None

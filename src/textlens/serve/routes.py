@@ -159,9 +159,7 @@ def _issue_of(run: Run, sample_id: str) -> dict[str, Any] | None:
     frame = run.small.get("label_issues")
     if frame is None or "id" not in frame:
         return None
-    if "issues_by_id" not in run.cache:  # id -> row position; rows are converted when asked
-        run.cache["issues_by_id"] = {str(i): k for k, i in enumerate(frame["id"])}
-    row = run.cache["issues_by_id"].get(sample_id)
+    row = reviews.issue_rows(run).get(sample_id)
     return None if row is None else to_json(frame.iloc[[row]])[0]
 
 
