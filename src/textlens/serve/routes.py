@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
@@ -77,7 +78,7 @@ def points(request: Request, name: str,
     if level is None:
         return _binary(run.points())
     wanted = explore.levels_of_detail(run) <= level
-    return _binary(explore.np.flatnonzero(wanted).astype("<u4").tobytes(),
+    return _binary(np.flatnonzero(wanted).astype("<u4").tobytes(),
                    {"X-Count": str(int(wanted.sum()))})
 
 
@@ -92,8 +93,6 @@ def lod(request: Request, name: str) -> Response:
 def column(request: Request, name: str, column: str) -> Response:
     run = get_run(request, name, "analysis")
     if column == REVIEW_COLUMN.name:  # live: the latest decisions, not cached
-        import numpy as np
-
         codes = np.full(len(run.samples), NULL_CODE, dtype="<u2")
         latest = reviews.latest_reviews(run)
         found = run.positions.many(list(latest))
@@ -208,7 +207,7 @@ def select(request: Request, name: str,
         mask = found if mask is None else mask & found
     assert mask is not None
     key = explore.remember(run, mask)
-    index = explore.np.flatnonzero(mask)
+    index = np.flatnonzero(mask)
     out: dict[str, Any] = {"selection": key, "count": len(index), "total": len(run.samples)}
     if body.summary:
         out["summary"] = selection.summarise(run, index, body.sort, body.descending, body.limit)
@@ -234,7 +233,7 @@ def search(request: Request, name: str, q: Annotated[str, Query(max_length=explo
     """Positions whose column contains `q` (Uint32 body; X-Count, X-Selection headers)."""
     run = get_run(request, name, "analysis")
     mask = explore.search(run, q, regex, column, case)
-    index = explore.np.flatnonzero(mask)
+    index = np.flatnonzero(mask)
     key = explore.remember(run, mask)
     message = None if len(index) else "No sample matches the search."
     if format == "json":
