@@ -221,3 +221,19 @@ def test_review_positions_column_stays_typed(served):
     _, client = served
     codes = np.frombuffer(client.get("/api/runs/demo/columns/review").content, dtype="<u2")
     assert len(codes) == 300
+
+
+def test_infinite_and_missing_values_come_back_as_null(tmp_path):
+    import pandas as pd
+
+    from textlens.store.run_db import write_run_db
+
+    samples = pd.DataFrame({"id": ["a", "b"], "text": ["x", "y"], "x": [0.0, 1.0], "y": [0.0, 1.0],
+                            "loss": [np.inf, np.nan], "score": [-np.inf, 2.0]})
+    write_run_db(tmp_path / "inf", {"samples": samples}, {})
+    client = TestClient(create_app(open_runs([tmp_path / "inf"])), base_url=LOCAL)
+    detail = client.get("/api/runs/inf/sample", params={"id": "a"})
+    assert detail.status_code == 200 and detail.json()["sample"]["loss"] is None
+    summary = client.post("/api/runs/inf/selection", json={"positions": [0, 1]})
+    assert summary.status_code == 200 and summary.json()["mean_loss"] is None
+    assert client.get("/api/runs/inf").status_code == 200

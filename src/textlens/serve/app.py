@@ -12,6 +12,7 @@ on a loopback bind, the Host header must be a loopback name (DNS-rebinding defen
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,7 @@ class Guard:
 
 
 def to_json(value: Any) -> Any:
-    """Frames become records (NaN -> null, numpy scalars -> numbers), recursively."""
+    """Frames become records (NaN and infinities -> null, numpy scalars -> numbers), recursively."""
     import pandas as pd
 
     if isinstance(value, pd.DataFrame):
@@ -123,8 +124,8 @@ def to_json(value: Any) -> Any:
         return [to_json(v) for v in value]
     if hasattr(value, "item") and not hasattr(value, "__len__"):
         value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # NaN and infinities: JSON has neither
     return value
 
 
