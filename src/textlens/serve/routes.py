@@ -237,8 +237,8 @@ def search(request: Request, name: str, q: Annotated[str, Query(max_length=explo
     key = explore.remember(run, mask)
     message = None if len(index) else "No sample matches the search."
     if format == "json":
-        return _json({"count": len(index), "selection": key, "message": message,
-                      "positions": index[:10_000].tolist(), "truncated": len(index) > 10_000})
+        return JSON({"count": len(index), "selection": key, "message": message,
+                     "positions": index[:10_000].tolist(), "truncated": len(index) > 10_000})
     headers = {"X-Count": str(len(index)), "X-Selection": key}
     if message:
         headers["X-Message"] = message
@@ -270,7 +270,7 @@ def members(request: Request, name: str, column: Annotated[str, Query(max_length
     hits = selection.members(run, column, value)
     if format == "binary":
         return _binary(hits.astype("<u4").tobytes(), {"X-Count": str(len(hits))})
-    return _json({"positions": hits.tolist()})
+    return JSON({"positions": hits.tolist()})  # plain ints: no per-element to_json walk
 
 
 @router.get("/runs/{name}/clusters")
@@ -301,7 +301,7 @@ def saved_slice(request: Request, name: str,
                             f"saved slices: {', '.join(saved)}." if saved else
                             "select points and Save slice first.")
     found = run.positions.many(ids)
-    return _json({"name": slice, "positions": sorted(found[found >= 0].tolist())})
+    return JSON({"name": slice, "positions": np.sort(found[found >= 0]).tolist()})
 
 
 @router.get("/runs/{name}/issues")
