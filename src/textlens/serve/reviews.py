@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from textlens.errors import DataError, InputError, NotFoundError
-from textlens.serve.runs import Positions, Run
+from textlens.serve.runs import Run
 from textlens.store.run_db import DECISIONS
 
 ISSUE_STATUSES = ("open", "reviewed", "all")
@@ -69,14 +69,12 @@ def suggested_labels(run: Run, issues: pd.DataFrame) -> list[str | None]:
     return out
 
 
-def issue_rows(run: Run) -> Positions:
-    """Sample id -> its first row in `label_issues` (a hashed Index, built once: a Python dict
-    of 1M ids took 2-5 s on the first sample view)."""
-    if "issue_rows" not in run.cache:
-        ids = run.small["label_issues"]["id"].astype(str)
-        first = ~ids.duplicated().to_numpy()
-        run.cache["issue_rows"] = Positions(ids[first], rows=np.flatnonzero(first))
-    return run.cache["issue_rows"]
+def issue_row(run: Run, sample_id: str) -> int | None:
+    """The `label_issues` row of a sample (its first, when an id is listed twice)."""
+    pos = run.positions.get(sample_id)
+    if pos is None or run.issue_rows is None or run.issue_rows[pos] < 0:
+        return None
+    return int(run.issue_rows[pos])
 
 
 def _ranked(run: Run, issues: pd.DataFrame) -> pd.DataFrame:

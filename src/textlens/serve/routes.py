@@ -158,7 +158,7 @@ def _issue_of(run: Run, sample_id: str) -> dict[str, Any] | None:
     frame = run.small.get("label_issues")
     if frame is None or "id" not in frame:
         return None
-    row = reviews.issue_rows(run).get(sample_id)
+    row = reviews.issue_row(run, sample_id)
     return None if row is None else to_json(frame.iloc[[row]])[0]
 
 

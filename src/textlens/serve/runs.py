@@ -34,18 +34,15 @@ class Positions:
     """Sample id -> row position, on a pandas Index (its hash table is built on the first
     lookup, ~0.4 s at 1M ids; a Python dict of them took 7 s and ~100 MB)."""
 
-    def __init__(self, ids: pd.Series, rows: np.ndarray | None = None) -> None:
+    def __init__(self, ids: pd.Series) -> None:
         self.index = pd.Index(ids, copy=False)
-        self.rows = rows  # the row of each id, when ids are a subset of a table's rows
 
     def get(self, sample_id: str) -> int | None:
         try:
             found = self.index.get_loc(sample_id)
         except (KeyError, TypeError, pd.errors.InvalidIndexError):
             return None
-        if not isinstance(found, int):
-            return None
-        return found if self.rows is None else int(self.rows[found])
+        return found if isinstance(found, int) else None
 
     def __contains__(self, sample_id: object) -> bool:
         return isinstance(sample_id, str) and self.get(sample_id) is not None
@@ -61,10 +58,7 @@ class Positions:
 
     def many(self, ids: Sequence[str]) -> np.ndarray:
         """Positions of many ids at once (-1 for an unknown id)."""
-        found = self.index.get_indexer(pd.Index(list(ids), dtype=self.index.dtype))
-        if self.rows is None:
-            return found
-        return np.where(found >= 0, self.rows[np.maximum(found, 0)], -1)
+        return self.index.get_indexer(pd.Index(list(ids), dtype=self.index.dtype))
 
 
 @dataclass(frozen=True)
@@ -100,6 +94,7 @@ class Run:
     small: dict[str, pd.DataFrame] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict)
     stored: tuple[str, ...] = ()  # sample columns read from the store when asked
+    issue_rows: np.ndarray | None = None  # position -> its row in `label_issues` (-1: none)
 
     @property
     def task(self) -> str:
@@ -250,43 +245,47 @@ def _analysis_run(name: str, path: Path, store: RunStore, info: dict[str, Any],
             samples[axis] = 0.0
     small = {t: store.read_frame(f'SELECT * FROM "{t}"') for t in ("clusters", "label_issues",
                                                                    "slices") if t in tables}
-    _add_issue_columns(samples, store, tables)
+    issue_rows = _issue_rows(store, tables, len(samples))
+    _add_issue_columns(samples, small.get("label_issues"), issue_rows)
     return Run(name, path, "analysis", store, info, tables, samples=samples,
                positions=Positions(samples["id"]),
                columns=describe_columns(samples), label_names=_label_names(samples, info),
-               small=small, stored=tuple(c for c in STORED_ONLY if c in columns))
+               small=small, stored=tuple(c for c in STORED_ONLY if c in columns),
+               issue_rows=issue_rows)
 
 
-def _add_issue_columns(samples: pd.DataFrame, store: RunStore, tables: tuple[str, ...]) -> None:
-    """`issue_score` (and `issue_kind`, `issue_flagged` when present) from the first
-    `label_issues` row of each id, set in memory so the map can be coloured by them (the store
-    is not changed). Joined in DuckDB, placed by row id: 1 s at 1M under load (pandas map by
-    id: 16 s; a window to keep the first row of an id in SQL: 2.5 s)."""
-    if "label_issues" not in tables:
-        return
-    have = store.columns("label_issues")
-    pairs = [(src, dst) for src, dst in (("score", "issue_score"), ("kind", "issue_kind"),
-                                         ("flagged", "issue_flagged"))
-             if src in have and dst not in samples]
-    if "id" not in have or "score" not in have or not pairs:
-        return
+def _issue_rows(store: RunStore, tables: tuple[str, ...], n: int) -> np.ndarray | None:
+    """For each sample position, the row of its first `label_issues` entry (-1: none), joined
+    in DuckDB on the ids: 1 s at 1M under load (pandas map by id: 16 s; a window keeping the
+    first row of an id in SQL: 2.5 s; a hashed index of the issue ids: +120 MB)."""
+    if "label_issues" not in tables or "id" not in store.columns("label_issues"):
+        return None
     types = store.read("SELECT table_name, data_type FROM information_schema.columns WHERE "
                        "column_name = 'id' AND table_name IN ('samples', 'label_issues')")
     same = types["data_type"].nunique() == 1  # a cast on both sides doubles the join's time
-    key = ("s.id = i.id" if same else "CAST(s.id AS VARCHAR) = CAST(i.id AS VARCHAR)")
-    found = store.read_frame(
-        "SELECT s.rowid AS _pos, i.rowid AS _row, "
-        + ", ".join(f'i."{src}"' for src, _ in pairs)
-        + f" FROM samples s JOIN label_issues i ON {key}")
+    key = "s.id = i.id" if same else "CAST(s.id AS VARCHAR) = CAST(i.id AS VARCHAR)"
+    found = store.read_frame(f"SELECT s.rowid AS _pos, i.rowid AS _row FROM samples s "
+                             f"JOIN label_issues i ON {key}")
     pos, row = found["_pos"].to_numpy(), found["_row"].to_numpy()
-    keep = np.arange(len(found))
-    if len(pos) and np.bincount(pos).max() > 1:  # an id listed twice: its first row counts
-        order = np.lexsort((row, pos))
-        keep = order[np.r_[True, pos[order][1:] != pos[order][:-1]]]
-    where = pd.RangeIndex(len(samples))
-    for src, dst in pairs:
-        samples[dst] = pd.Series(found[src].to_numpy()[keep], index=pos[keep]).reindex(
-            where).to_numpy()
+    order = np.lexsort((-row, pos))  # within a position, the first row written last wins
+    rows = np.full(n, -1, dtype=np.int64)
+    rows[pos[order]] = row[order]
+    return rows
+
+
+def _add_issue_columns(samples: pd.DataFrame, issues: pd.DataFrame | None,
+                       rows: np.ndarray | None) -> None:
+    """`issue_score` (and `issue_kind`, `issue_flagged` when present) from each sample's
+    `label_issues` row, set in memory so the map can be coloured by them (the store is not
+    changed)."""
+    if issues is None or rows is None or "score" not in issues:
+        return
+    has = rows >= 0
+    for src, dst in (("score", "issue_score"), ("kind", "issue_kind"),
+                     ("flagged", "issue_flagged")):
+        if src in issues and dst not in samples:
+            taken = issues[src].take(np.where(has, rows, 0)).where(has)
+            samples[dst] = taken.set_axis(samples.index)
 
 
 def _label_names(samples: pd.DataFrame, info: dict[str, Any]) -> tuple[str, ...]:

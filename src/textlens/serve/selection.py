@@ -219,10 +219,6 @@ def warm_up(runs: dict[str, Run], model: str | None = None) -> None:
         analysed = [r for r in runs.values() if r.kind == "analysis" and len(r.samples)]
         for run in analysed:
             run.positions.get("")  # builds the id hash table
-            if "label_issues" in run.small and "id" in run.small["label_issues"]:
-                from textlens.serve.reviews import issue_rows
-
-                issue_rows(run).get("")
             run.build_neighbours()
             explore.levels_of_detail(run)
             for column in explore.searchable(run)[:1]:
