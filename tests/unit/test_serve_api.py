@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +16,7 @@ from textlens.errors import DataError  # noqa: E402
 from textlens.serve.app import create_app  # noqa: E402
 from textlens.serve.runs import NULL_CODE, open_run, open_runs  # noqa: E402
 from textlens.serve.synthetic import synthetic_corpus_run, synthetic_run  # noqa: E402
+from textlens.store.run_db import connect  # noqa: E402
 
 
 @pytest.fixture
@@ -27,11 +27,11 @@ def run_dir(tmp_path):
 @pytest.fixture
 def client(run_dir, tmp_path):
     corpus = synthetic_corpus_run(tmp_path / "speeches")
-    return TestClient(create_app(open_runs([run_dir, corpus])))
+    return TestClient(create_app(open_runs([run_dir, corpus])), base_url="http://127.0.0.1")
 
 
 def table(run_dir, name):
-    con = duckdb.connect(str(run_dir / "textlens.duckdb"), read_only=True)
+    con = connect(run_dir / "textlens.duckdb")  # joins a writer still open in this process
     try:
         return con.execute(f"SELECT * FROM {name}").fetchdf()
     finally:
@@ -171,7 +171,7 @@ def test_corpus_run_without_optional_columns(tmp_path):
                                      "explanations": pd.DataFrame({
                                          "doc_id": ["a"], "word_scores": [json.dumps({"Hi": 0.2})]})},
                  {})
-    client = TestClient(create_app(open_runs([tmp_path / "bare"])))
+    client = TestClient(create_app(open_runs([tmp_path / "bare"])), base_url="http://127.0.0.1")
     d = client.get("/api/runs/bare/corpus").json()
     assert d["sentences"] == 1 and d["groups"] == [] and d["labels"] == []
     assert d["explanations"][0]["words"] == [["Hi", 0.2]]
@@ -199,7 +199,7 @@ def test_two_runs_with_one_folder_name_get_distinct_names(tmp_path):
 
 def test_label_issues_without_optional_columns(tmp_path):
     run = synthetic_run(tmp_path / "old", n=60, with_kind=False)
-    client = TestClient(create_app(open_runs([run])))
+    client = TestClient(create_app(open_runs([run])), base_url="http://127.0.0.1")
     q = client.get("/api/runs/old/issues", params={"status": "all"}).json()
     assert q["total"] == 60 and "kind" not in q["rows"][0]["evidence"]
     assert client.get("/api/runs/old/issues", params={"status": "weird"}).status_code == 400
@@ -221,7 +221,7 @@ def test_qa_run_sample_has_spans_and_the_queue_has_no_class_suggestion(tmp_path)
                            "reason": ["confident span far from gold", ""], "flagged": [True, False]})
     write_run_db(tmp_path / "squad", {"samples": samples, "label_issues": issues},
                  {"task": "qa"})
-    client = TestClient(create_app(open_runs([tmp_path / "squad"])))
+    client = TestClient(create_app(open_runs([tmp_path / "squad"])), base_url="http://127.0.0.1")
     d = client.get("/api/runs/squad/sample", params={"id": "q1"}).json()
     s = d["sample"]
     assert d["task"] == "qa" and s["answers"] == ["1856"]

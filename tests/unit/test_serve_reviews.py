@@ -7,7 +7,6 @@ import json
 import threading
 import urllib.request
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,6 +20,7 @@ from textlens.serve.app import create_app  # noqa: E402
 from textlens.serve.live import serve_in_thread  # noqa: E402
 from textlens.serve.runs import open_runs  # noqa: E402
 from textlens.serve.synthetic import synthetic_run  # noqa: E402
+from textlens.store.run_db import connect  # noqa: E402
 
 
 @pytest.fixture
@@ -29,11 +29,11 @@ def run_dir(tmp_path):
 
 
 def client_for(run_dir):
-    return TestClient(create_app(open_runs([run_dir])))
+    return TestClient(create_app(open_runs([run_dir])), base_url="http://127.0.0.1")
 
 
 def stored_reviews(run_dir) -> pd.DataFrame:
-    con = duckdb.connect(str(run_dir / "textlens.duckdb"), read_only=True)
+    con = connect(run_dir / "textlens.duckdb")  # joins a writer still open in this process
     try:
         return con.execute("SELECT * FROM reviews ORDER BY created_at").fetchdf()
     finally:
@@ -140,7 +140,7 @@ def test_export_labels_applies_accepted_fixes(run_dir, tmp_path, suffix):
     result = CliRunner().invoke(cli, ["export-labels", str(run_dir), "--out", str(out)])
     assert result.exit_code == 0, result.output
     fixed = pd.read_csv(out) if suffix == "csv" else pd.read_parquet(out)
-    con = duckdb.connect(str(run_dir / "textlens.duckdb"), read_only=True)
+    con = connect(run_dir / "textlens.duckdb")  # joins a writer still open in this process
     original = con.execute("SELECT id, text, label_name FROM samples ORDER BY id").fetchdf()
     con.close()
     fixed = fixed.set_index("id").loc[original["id"]]
@@ -157,7 +157,7 @@ def test_export_labels_applies_accepted_fixes(run_dir, tmp_path, suffix):
 
 def test_the_analysis_tables_are_never_written(run_dir):
     def snapshot() -> dict[str, pd.DataFrame]:
-        con = duckdb.connect(str(run_dir / "textlens.duckdb"), read_only=True)
+        con = connect(run_dir / "textlens.duckdb")  # joins a writer still open in this process
         try:
             return {t: con.execute(f'SELECT * FROM "{t}"').fetchdf() for t in
                     ("samples", "clusters", "label_issues", "slices", "run_info")}

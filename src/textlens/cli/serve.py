@@ -45,10 +45,8 @@ def serve(
     import uvicorn
 
     from textlens.serve.app import create_app
-    from textlens.serve.selection import warm_up
 
-    application = create_app(opened, str(model) if model else None, loopback=loopback)
-    warm_up(opened, str(model) if model else None)
+    application = create_app(opened, str(model) if model else None, loopback=loopback, warm=True)
     shown = f"[{host}]" if ":" in host else host
     for name in opened:
         console.print(f"textlens: http://{shown}:{port}/?run={name}", highlight=False)
