@@ -44,7 +44,7 @@ def analyze(
         "prediction).")] = None,
     probabilities_col: Annotated[str | None, typer.Option(
         "--probabilities-col", help="Stored embeddings: a list column of class probabilities "
-        "(default: probabilities, else p_<class> columns).")] = None,
+        "(default: probabilities, else columns p_CLASS, one per class).")] = None,
     loss_col: Annotated[str | None, typer.Option(
         "--loss-col", help="Stored embeddings: per-sample loss column (default: loss).")] = None,
     task: Annotated[str | None, typer.Option("--task", help="classification or qa.")] = None,
@@ -211,14 +211,37 @@ def similar(
 
 
 def _print_table(frame: pd.DataFrame, limit: int) -> None:
+    """A terminal table that never breaks a word, an id or a header mid-way: long text columns
+    wrap between words and take the width left; the others stay whole on one line, and the
+    columns that do not fit the terminal are named below it instead of being squeezed. Floats
+    in 4 significant digits, so a p-value reads 7.7e-23, not 0.000."""
     from rich.console import Console
     from rich.table import Table
 
+    console = Console()
+    shown = frame.head(limit)
+    cells = {col: [f"{v:.4g}" if isinstance(v, float) else str(v) for v in shown[col]]
+             for col in frame.columns}
+    width, kept, left_out = 1, [], []
+    for col, values in cells.items():
+        long = bool(values) and sum(map(len, values)) / len(values) > 24
+        need = 20 if long else max([len(str(col)), *map(len, values)])
+        if kept and width + need + 3 > console.width:
+            left_out.append(str(col))
+            continue
+        kept.append((col, long))
+        width += need + 3
     table = Table(show_lines=False)
-    for col in frame.columns:
-        table.add_column(str(col), overflow="fold", max_width=60)
-    for row in frame.head(limit).itertuples(index=False):
-        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
-    Console().print(table)
+    for col, long in kept:
+        if long:
+            table.add_column(str(col), overflow="fold", ratio=1, min_width=20)
+        else:
+            table.add_column(str(col), no_wrap=True)
+    for i in range(len(shown)):
+        table.add_row(*(cells[col][i] for col, _ in kept))
+    console.print(table)
+    if left_out:
+        console.print(f"(columns not shown at this width: {', '.join(left_out)}; use --json or "
+                      "select fewer columns)", highlight=False)
     if len(frame) > limit:
-        Console().print(f"({len(frame) - limit} more rows; use --limit or --json)")
+        console.print(f"({len(frame) - limit} more rows; use --limit or --json)")
