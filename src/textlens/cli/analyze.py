@@ -224,7 +224,8 @@ def _print_table(frame: pd.DataFrame, limit: int) -> None:
              for col in frame.columns}
     width, kept, left_out = 1, [], []
     for col, values in cells.items():
-        long = bool(values) and sum(map(len, values)) / len(values) > 24
+        long = (bool(values) and sum(map(len, values)) / len(values) > 24
+                and any(" " in v for v in values))  # prose; an id never wraps
         need = 20 if long else max([len(str(col)), *map(len, values)])
         if kept and width + need + 3 > console.width:
             left_out.append(str(col))
