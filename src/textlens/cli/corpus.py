@@ -118,9 +118,13 @@ def show(result: CorpusResult) -> None:
     console = Console()
     resumed = f" ({result.resumed_documents} resumed)" if result.resumed_documents else ""
     console.print(f"[bold]{result.n_sentences}[/] sentences in {result.n_documents} documents"
-                  f"{resumed}, {len(result.groups)} groups, {len(result.bad_files)} files not "
-                  f"used -> {result.run_dir}", highlight=False)
+                  f"{resumed}, {len(result.groups)} groups, {len(result.bad_files)} "
+                  f"file{'' if len(result.bad_files) == 1 else 's'} not used -> {result.run_dir}",
+                  highlight=False)
     if result.domain_far and result.domain_message:
         console.print(f"[bold red]Domain warning:[/] {result.domain_message}", highlight=False)
     if result.report:
         console.print(f"report: {result.report}", highlight=False)
+    from textlens.cli.serve import serve_command
+
+    console.print(f"explore it: {serve_command(result.run_dir)}", highlight=False)

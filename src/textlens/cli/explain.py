@@ -240,7 +240,7 @@ def _batch(loaded, input_file: Path, text_col: str | None, id_col: str | None, o
     with out.open("a", encoding="utf-8") as handle:
         for row in data.bad_rows:
             if row.where not in rejected:
-                handle.write(json.dumps({"id": None, "where": row.where, "rejected": row.reason},
+                handle.write(json.dumps({"id": row.id, "where": row.where, "rejected": row.reason},
                                         ensure_ascii=False) + "\n")
         for batch in track(batches, "Explaining", total=len(batches)):
             results = explain([ex.text for ex in batch], model=loaded, progress=False,

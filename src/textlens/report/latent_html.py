@@ -176,6 +176,8 @@ def issues_intro(info: RunInfo) -> str:
     if info.task == "qa":
         return ("<p>Questions whose confident predicted span overlaps no gold answer, in a "
                 "sentence closer to the question than the gold answer's sentence.</p>")
+    if i.probabilities == "none":  # stored embeddings without labels
+        return "<p>The table has no labels, so no label issues are looked for.</p>"
     source = {"model": "the model's own (out-of-sample only for rows it did not train on)",
               "crossval": "a 5-fold cross-validated logistic head on the embeddings, for every "
                           "row",
