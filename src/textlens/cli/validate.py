@@ -139,8 +139,16 @@ def _print_frame(frame, title: str, caption: str, columns) -> None:
     for c in cols:
         table.add_column(str(c))
     for row in frame[cols].itertuples(index=False):
-        table.add_row(*[escape(f"{v:.3f}" if isinstance(v, float) else str(v)) for v in row])
+        table.add_row(*[escape(_cell(v)) for v in row])
     Console().print(table)
+
+
+def _cell(value) -> str:
+    """A figure to 3 decimals; a missing one (a precision with no predictions of the class) as
+    an em-dash, the reports' rule, never "nan"."""
+    if isinstance(value, float):
+        return "\u2014" if value != value else f"{value:.3f}"
+    return str(value)
 
 
 def _split(value: str | None) -> list[str] | None:
