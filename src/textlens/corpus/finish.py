@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from textlens.corpus.aggregate import aggregate_groups
-from textlens.corpus.sampling import draw_sample, explain_sample, strata, top_words
+from textlens.corpus.sampling import STRATA, draw_sample, explain_sample, strata, top_words
 from textlens.store.files import atomic_path, atomic_write_bytes, atomic_write_text
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ def _report(run_dir: Path, corpus: Corpus, loaded, by: list[str], groups: pd.Dat
             sentences: pd.DataFrame, explanations: pd.DataFrame, words: pd.DataFrame,
             domain: dict[str, Any] | None, options: CorpusOptions) -> Path:
     from textlens.report import corpus_plots
-    from textlens.report.corpus_html import CorpusReport, render
+    from textlens.report.corpus_html import CorpusReport, DomainNote, Stratum, write_report
 
     title = f"Sentiment of {corpus.name}: {len(sentences)} sentences"
     facet_png = corpus_plots.facet_png(groups, by, title="net sentiment per 100 sentences "
@@ -171,8 +171,12 @@ def _report(run_dir: Path, corpus: Corpus, loaded, by: list[str], groups: pd.Dat
                                                          f"{options.seed}"}
     bad = pd.DataFrame({"path": [b.path for b in corpus.bad_files],
                         "reason": [b.reason for b in corpus.bad_files]})
-    page = render(CorpusReport(
-        title, summary, tuple(by), groups, facet_png, facet_html, shown, words, bad,
-        info.get("message"), bool(info.get("far", False)), domain_png,
+    # A check that ran names its reference data; one that could not run has only a message.
+    note = None if not info.get("message") else DomainNote(
+        info["message"], "far" if info.get("far") else "close" if "reference" in info
+        else "unchecked")
+    return write_report(run_dir / "report.html", CorpusReport(
+        title, summary, tuple(by), groups, facet_png, facet_html, shown,
+        tuple(Stratum(s, open=s != "near_threshold") for s in STRATA), words, bad, note,
+        domain_png,
         corpus_plots.confidence_png(sentences["confidence"].to_numpy(), reference_conf)))
-    return atomic_write_text(run_dir / "report.html", page)
