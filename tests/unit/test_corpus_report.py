@@ -25,9 +25,10 @@ def groups_frame(by=("country", "year")):
 
 STRATA = (Stratum("clear_positive"), Stratum("clear_negative"),
           Stratum("near_threshold", open=False))
+FAR = DomainNote(EVIL, "far")
 
 
-def evil_report(domain: DomainNote | None = DomainNote(EVIL, "far")) -> CorpusReport:
+def evil_report(domain: DomainNote | None = FAR) -> CorpusReport:
     groups = groups_frame()
     explanations = pd.DataFrame({
         "doc_id": [EVIL], "sentence_id": [0], "stratum": ["near_threshold"],

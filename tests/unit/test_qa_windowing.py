@@ -48,8 +48,8 @@ def test_load_model_reads_the_trained_windows(trained_qa, tiny_qa):
 
 def test_predict_evaluate_and_embed_use_the_trained_windows(trained_qa, monkeypatch):
     from textlens.latent import embeddings
-    from textlens.models.evaluate import evaluate_qa
     from textlens.models import predict
+    from textlens.models.evaluate import evaluate_qa
 
     seen: list[tuple[int, int]] = []
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from textlens.cli.engine_options import EngineName, RayAddress, Workers
-from textlens.cli.options import DataDir, Device, LabelCol, Seed, TextCol
+from textlens.cli.options import DataDir, Device, LabelCol, Seed, SelfContained, TextCol
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,6 +40,7 @@ def analyze(
              "crossval.")] = "auto",
     batch_size: Annotated[int, typer.Option(help="Inference batch size.")] = 32,
     report: Annotated[bool, typer.Option(help="Write RUN/report.html.")] = True,
+    self_contained: SelfContained = False,
     text_col: TextCol = None,
     label_col: LabelCol = None,
     data_dir: DataDir = None,
@@ -88,6 +89,10 @@ def analyze(
                   f"clusters, {result.info.issues.flagged} flagged label issues -> {out}",
                   highlight=False)
     if result.report:
+        if self_contained:
+            from textlens.report.assets import make_self_contained
+
+            make_self_contained(result.report)
         console.print(f"report: {result.report}", highlight=False)
 
 
