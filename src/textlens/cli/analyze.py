@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from textlens.cli.engine_options import EngineName, RayAddress, Workers
-from textlens.cli.options import DataDir, Device, LabelCol, Seed, TextCol
+from textlens.cli.options import DataDir, Device, LabelCol, Seed, SelfContained, TextCol
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,6 +62,7 @@ def analyze(
              "crossval.")] = "auto",
     batch_size: Annotated[int, typer.Option(help="Inference batch size.")] = 32,
     report: Annotated[bool, typer.Option(help="Write RUN/report.html.")] = True,
+    self_contained: SelfContained = False,
     text_col: TextCol = None,
     label_col: LabelCol = None,
     data_dir: DataDir = None,
@@ -119,7 +120,7 @@ def analyze(
                              "TABLE, or --data TABLE --vector-col COLUMN.")
         result = _analyze_model(model, data, out, options, task, split, limit, text_col,
                                 label_col, data_dir, device, seed)
-    _print_result(result, out)
+    _print_result(result, out, self_contained)
 
 
 def _analyze_stored(data: str, embeddings: Path | None, columns: StoredColumns, out: Path,
@@ -160,7 +161,7 @@ def _analyze_model(model: Path, data: str, out: Path, options: AnalysisOptions, 
     return run_analysis(loaded, dataset, out, options)
 
 
-def _print_result(result: AnalysisResult, out: Path) -> None:
+def _print_result(result: AnalysisResult, out: Path, self_contained: bool = False) -> None:
     from rich.console import Console
 
     from textlens.cli.serve import serve_command
@@ -174,6 +175,10 @@ def _print_result(result: AnalysisResult, out: Path) -> None:
     if result.explanations.note:
         console.print(result.explanations.note, highlight=False)
     if result.report:
+        if self_contained:
+            from textlens.report.assets import make_self_contained
+
+            make_self_contained(result.report)
         console.print(f"report: {result.report}", highlight=False)
     console.print(f"explore it: {serve_command(out)}", highlight=False)
 

@@ -25,6 +25,9 @@ import numpy as np
 from textlens.data.table import require_columns, table_columns
 from textlens.errors import DataError, InputError
 from textlens.latent.results import Embeddings, Predictions
+from textlens.latent.stored_frame import StoredColumns, samples_frame
+
+__all__ = ["StoredColumns", "StoredInput", "read_stored"]
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,24 +35,6 @@ if TYPE_CHECKING:
 
 VECTOR_DEFAULTS = ("embedding", "embeddings", "vector")
 CHECK_ROWS = 65_536  # rows per finiteness check of a memory-mapped array (~100 MB at 384-d)
-
-
-@dataclass(frozen=True)
-class StoredColumns:
-    """Which table columns hold what; None: the default name when the table has it.
-
-    `vector`: a list column (default embedding / embeddings / vector; not needed with an
-    `.npy`); `probabilities`: a list column (default `probabilities`), else columns `p_<class>`
-    (`p_0`, `p_1` or `p_negative`, `p_positive`); `id`: default `id`, else row numbers."""
-
-    text: str = "text"
-    vector: str | None = None
-    id: str | None = None
-    label: str | None = None
-    prediction: str | None = None
-    probabilities: str | None = None
-    loss: str | None = None
-    split: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,8 +51,9 @@ class StoredInput:
 
 
 def read_stored(table: str | Path, vectors: str | Path | None = None,
-                columns: StoredColumns = StoredColumns(), split: str = "all") -> StoredInput:
+                columns: StoredColumns | None = None, split: str = "all") -> StoredInput:
     """Read and check a table and its vectors (its vector column, or `vectors`, an .npy)."""
+    columns = columns or StoredColumns()
     start = time.perf_counter()
     path = Path(table)
     names = table_columns(path)
@@ -94,7 +80,6 @@ def read_stored(table: str | Path, vectors: str | Path | None = None,
     frame = arrow.drop_columns(sorted(listed)).to_pandas()
     probs, prob_names, used = _probabilities(arrow, probs_col, frame, where)
     frame = frame.drop(columns=used)
-    from textlens.latent.stored_frame import samples_frame
 
     built = samples_frame(frame, columns, probs, prob_names, where, split)
     key = digest_vectors(matrix)

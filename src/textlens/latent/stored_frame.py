@@ -17,11 +17,28 @@ import numpy as np
 import pandas as pd
 
 from textlens.errors import DataError
-from textlens.latent.stored import StoredColumns
 
 # Columns the analysis writes; a table column of the same name is kept as `table_<name>`.
 DERIVED = ("x", "y", "cluster", "neighbours", "confidence", "correct", "predicted_label",
            "label_name", "text_length")
+
+
+@dataclass(frozen=True)
+class StoredColumns:
+    """Which table columns hold what; None: the default name when the table has it.
+
+    `vector`: a list column (default embedding / embeddings / vector; not needed with an
+    `.npy`); `probabilities`: a list column (default `probabilities`), else columns `p_<class>`
+    (`p_0`, `p_1` or `p_negative`, `p_positive`); `id`: default `id`, else row numbers."""
+
+    text: str = "text"
+    vector: str | None = None
+    id: str | None = None
+    label: str | None = None
+    prediction: str | None = None
+    probabilities: str | None = None
+    loss: str | None = None
+    split: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Population maps: an interactive plotly scatter (JS bundled inline, never a CDN) and PNGs.
+"""Population maps: an interactive plotly scatter (plotly.js loaded by the page from beside
+it or inline, never a CDN: see `assets`) and PNGs.
 
 One WebGL trace holds every point; a "Colour by" menu recolours it (colour arrays and legends
 are precomputed, so the page needs no server) and swaps the legend drawn beside the map. Only
@@ -138,8 +139,8 @@ def population_figure(frame: pd.DataFrame) -> go.Figure:
 
 
 def population_html(frame: pd.DataFrame) -> str:
-    """The interactive map as an HTML fragment with plotly.js bundled inline."""
-    return population_figure(frame).to_html(full_html=False, include_plotlyjs=True,
+    """The interactive map as an HTML fragment; the page supplies plotly.js (`assets`)."""
+    return population_figure(frame).to_html(full_html=False, include_plotlyjs=False,
                                             config={"displaylogo": False})
 
 

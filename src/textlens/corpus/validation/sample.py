@@ -28,6 +28,8 @@ BAND_NAMES = ("low", "mid", "high")
 MIN_PER_STRATUM = 2
 
 
+RESERVED_LABELS = ("unsure", "skip")  # decisions that are not a class
+
 @dataclass(frozen=True)
 class ValidationSample:
     """The drawn sample (`frame`: the `validation` table) and its design (`strata`: stratum,
@@ -199,8 +201,6 @@ def model_class_names(info: dict) -> tuple[str, ...]:
 
 def check_classes(classes: Sequence[str] | None, model_classes: Sequence[str]) -> tuple[str, ...]:
     """The researcher's label set: default the model's; names unique, none reserved."""
-    from textlens.corpus.validation.labels import RESERVED_LABELS
-
     if classes is None:
         return tuple(model_classes)
     chosen = tuple(str(c).strip() for c in classes if str(c).strip())
