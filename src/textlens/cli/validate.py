@@ -145,10 +145,10 @@ def _print_frame(frame, title: str, caption: str, columns) -> None:
 
 def _cell(value) -> str:
     """A figure to 3 decimals; a missing one (a precision with no predictions of the class) as
-    an em-dash, the reports' rule, never "nan"."""
-    if isinstance(value, float):
-        return "\u2014" if value != value else f"{value:.3f}"
-    return str(value)
+    the reports show it (`report.templating.MISSING`), never "nan"."""
+    from textlens.report.templating import cell_text
+
+    return cell_text(value, lambda v: f"{v:.3f}") if isinstance(value, float) else str(value)
 
 
 def _split(value: str | None) -> list[str] | None:
