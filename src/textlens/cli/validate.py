@@ -100,7 +100,7 @@ def correct(run: Run,
         show_import(run, import_labels)
     result = correct_shares(run, tuple(_split(methods) or ()), bootstrap, seed, convenience)
     shown = result.table.assign(estimate=[
-        r if r else f"{s:.3f} [{lo:.3f}, {hi:.3f}]"
+        "not estimated (why: below)" if r else f"{s:.3f} [{lo:.3f}, {hi:.3f}]"
         for s, lo, hi, r in result.table[["share", "ci_low", "ci_high", "too_few"]].itertuples(
             index=False)])
     wide = shown.pivot_table(index=[*result.by, "class"], columns="method", values="estimate",
