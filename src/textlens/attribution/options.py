@@ -48,17 +48,22 @@ class ExplainOptions:
         return get_method(self.method, **self.method_options)
 
     def check(self) -> AttributionMethod:
-        """Refuse what is wrong whatever the model; returns the built method."""
-        algo = self.build_method()
-        check_choice("aggregation", self.aggregation, AGGREGATIONS)
-        check_choice("QA part", self.parts, QA_PARTS)
+        """Refuse what is wrong whatever the model (a score no task has, too); returns the
+        built method. `check_for` lists the model's own scores instead."""
+        algo = self._check_choices()
         if self.score is not None:
             check_choice("score", self.score, sorted({s for v in SCORES.values() for s in v}))
         return algo
 
+    def _check_choices(self) -> AttributionMethod:
+        algo = self.build_method()
+        check_choice("aggregation", self.aggregation, AGGREGATIONS)
+        check_choice("QA part", self.parts, QA_PARTS)
+        return algo
+
     def check_for(self, model: LoadedModel) -> Plan:
         """Refuse what is wrong for this model; the plan the steps run with."""
-        algo = self.check()
+        algo = self._check_choices()
         head = model_head(model)
         check_request(model.task, model.label_names, self.target, self.score, self.parts, head)
         if algo.needs_gold and head == "regression":
