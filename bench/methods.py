@@ -13,7 +13,7 @@ IG's seconds a sentence; never under what a sentence needs, and the count of sen
 to that floor is recorded). Timings carry the load average (bench/common.py): on the shared
 2-core machine they are upper bounds.
 
-    python bench/methods.py                      # the full run: 200 + 200 sentences
+    python bench/methods.py                      # the full run: 200 + 200 sentences (CPU)
     python bench/methods.py --n 20 --sets sst2   # a quick look
 """
 
@@ -124,8 +124,10 @@ def main() -> None:
     parser.add_argument("--sets", default="sst2,ungdc")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--budget", type=int, default=500, help="shap/lime evaluations")
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    loaded = load_model(args.model or default_model(), task="classification")
+    loaded = load_model(args.model or default_model(), task="classification",
+                        device=args.device)
     methods = [m for m in args.methods.split(",") if m]
     for which in args.sets.split(","):
         texts = sst2_sentences(args.n) if which == "sst2" else ungdc_sentences(args.n)
@@ -151,7 +153,8 @@ def main() -> None:
         ig_rate = rows[0]["sentences_per_s"]
         for r in rows:
             r["speed_vs_ig"] = r["sentences_per_s"] / ig_rate
-        record("methods", f"{which}_{len(texts)}",
+        suffix = "" if args.device == "cpu" else f"_{args.device}"
+        record("methods", f"{which}_{len(texts)}{suffix}",
                {"sentences": len(texts), "set": which, "model": str(Path(loaded.source)),
                 "wall_seconds": time.perf_counter() - start, "rows": rows})
 
