@@ -72,7 +72,7 @@ def test_run_faithfulness_every_method_with_intervals(make_tiny) -> None:
     assert {"ig", "lrp", "shap", "lime", "occlusion"} <= set(methods) and "loss" not in methods
     texts = [f"{w} film, {v} plot" for w in ("good", "bad", "dull", "fine")
              for v in ("thin", "rich", "odd")][:MIN_TEXTS_FOR_INTERVAL]
-    result = run_faithfulness(loaded, texts, ["gxi", "lrp", "lime"])
+    result = run_faithfulness(loaded, texts, ["gradient-x-input", "lrp", "lime"])
     rows = {row["method"]: row for row in result["methods"]}
     assert set(rows) == {"gradient-x-input", "lrp", "lime", "random"}
     for name in ("gradient-x-input", "lrp", "lime"):

@@ -223,7 +223,9 @@ def run_faithfulness(model: LoadedModel | str | Path, texts: Sequence[str],
     from textlens.progress import track
 
     model = ensure_loaded(model, task="classification")
-    methods = [get_method(m).name for m in methods] if methods else available_methods()
+    methods = list(methods) if methods else available_methods()
+    for method in methods:
+        get_method(method)
     randomised = randomised_copy(model, seed)
     rows = []
     first: list[Explanation] | None = None
@@ -235,7 +237,7 @@ def run_faithfulness(model: LoadedModel | str | Path, texts: Sequence[str],
         first = first or exps  # type: ignore[assignment]
         row = erasure(model, exps, method, fractions=fractions).to_dict()  # type: ignore[arg-type]
         # On a random model IG's output barely moves, so its step cap is lowered there.
-        extra = {"max_steps": 64} if method in ("ig", "integrated-gradients") else {}
+        extra = {"max_steps": 64} if get_method(method).name == "ig" else {}
         shuffled = explain_same_targets(randomised, exps, method,  # type: ignore[arg-type]
                                         **extra)
         row["randomisation_spearman"] = rank_correlation(exps, shuffled)  # type: ignore[arg-type]
