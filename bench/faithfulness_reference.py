@@ -44,6 +44,18 @@ def ferret_evaluators(root: Path):
     sys.path.insert(0, str(root))
     measures = importlib.import_module("ferret.evaluators.faithfulness_measures")
     explanation = importlib.import_module("ferret.explainers.explanation")
+
+    def top_k(scores, k, only_pos=True):
+        """ferret's `_get_id_tokens_top_k`, its `id_top_k == []` test (an error on an array
+        under numpy 2) ported; the selection is unchanged."""
+        ids = np.array(scores).argsort()[-k:][::-1]
+        if only_pos:
+            ids = [i for i in ids if scores[i] > 0]
+        return list(ids) if len(ids) else None
+
+    original = measures._check_and_define_get_id_discrete_rationale_function
+    measures._check_and_define_get_id_discrete_rationale_function = (
+        lambda based_on: top_k if based_on == "k" else original(based_on))
     return measures, explanation.Explanation
 
 
