@@ -125,7 +125,13 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--budget", type=int, default=500, help="shap/lime evaluations")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default torch's; 1 under load: 2 threads spin)")
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     loaded = load_model(args.model or default_model(), task="classification",
                         device=args.device)
     methods = [m for m in args.methods.split(",") if m]
@@ -156,6 +162,7 @@ def main() -> None:
         suffix = "" if args.device == "cpu" else f"_{args.device}"
         record("methods", f"{which}_{len(texts)}{suffix}",
                {"sentences": len(texts), "set": which, "model": str(Path(loaded.source)),
+                "budget": args.budget, "threads_arg": args.threads,
                 "wall_seconds": time.perf_counter() - start, "rows": rows})
 
 
