@@ -175,6 +175,20 @@ def test_corpus_run_without_optional_columns(tmp_path):
     d = client.get("/api/runs/bare/corpus").json()
     assert d["sentences"] == 1 and d["groups"] == [] and d["labels"] == []
     assert d["explanations"][0]["words"] == [["Hi", 0.2]]
+    assert d["stratum_sizes"] == {"all": 1} and d["names"] == {}
+
+
+def test_corpus_view_names_countries_and_says_how_many_each_stratum_holds(tmp_path):
+    import pycountry
+
+    run = synthetic_corpus_run(tmp_path / "many", explained=30)
+    client = TestClient(create_app(open_runs([run])), base_url="http://127.0.0.1")
+    d = client.get("/api/runs/many/corpus").json()
+    assert d["stratum_sizes"] == {"clear_positive": 30, "near_threshold": 30}
+    assert len([e for e in d["explanations"] if e["stratum"] == "clear_positive"]) == 20
+    assert d["names"] == {"FRA": pycountry.countries.get(alpha_3="FRA").name,
+                          "USA": pycountry.countries.get(alpha_3="USA").name}
+    assert "2019" not in d["names"]  # years and other values keep their own text
 
 
 def test_bad_runs_fail_at_start_with_a_clear_error(tmp_path):

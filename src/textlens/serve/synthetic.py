@@ -86,8 +86,9 @@ def _neighbours(xy: np.ndarray, ids: np.ndarray, k: int = 10) -> list[str]:
     return [json.dumps(ids[row[row != i][:k]].tolist()) for i, row in enumerate(index)]
 
 
-def synthetic_corpus_run(out: str | Path, extra_column: bool = True) -> Path:
-    """A corpus run with the tables of the corpus issue (#9), two countries x two years."""
+def synthetic_corpus_run(out: str | Path, extra_column: bool = True, explained: int = 1) -> Path:
+    """A corpus run with the tables of the corpus issue (#9), two countries x two years;
+    `explained` copies of each stratum's explanation (more than the view shows: "20 of 30")."""
     from textlens.store.run_db import write_run_db
 
     docs = pd.DataFrame({"doc_id": ["USA_2019", "FRA_2019", "USA_2020", "FRA_2020"],
@@ -119,6 +120,7 @@ def synthetic_corpus_run(out: str | Path, extra_column: bool = True) -> Path:
                   json.dumps(["The", "war", "caused", "terrible", "suffering", "."])],
         "word_scores": [json.dumps([0.4, 0.0, 0.05, 0.1, 0.5, 0.0]),
                         json.dumps([0.0, -0.6, -0.1, -0.7, -0.5, 0.0])]})
+    explanations = pd.concat([explanations] * explained, ignore_index=True)
     bad = pd.DataFrame({"path": ["Session 74 - 2019/._USA_74_2019.txt"],
                         "reason": ["AppleDouble metadata file"]})
     write_run_db(out, {"documents": docs, "sentences": sentences, "groups": groups,
