@@ -88,11 +88,6 @@ def mark_spans(context: str, gold: Sequence[tuple[int, int]], pred: tuple[int, i
     return ("…" if lo else "") + "".join(out) + ("…" if hi < len(context) else "")
 
 
-def _label(row: pd.Series) -> Any:
-    return row["label_name"] if "label_name" in row and pd.notna(row["label_name"]) else \
-        row["label"]
-
-
 def short_path(path: str) -> str:
     """A model path with the home folder as ~ (shorter, and no user name on a shared page)."""
     home = str(Path.home())
@@ -147,7 +142,7 @@ def slices_section(slices: pd.DataFrame, qa: bool) -> str:
 
 def shift_section(info: RunInfo, purity: pd.DataFrame, samples: pd.DataFrame) -> str:
     k, p = info.neighbours_k, info.purity
-    group = {"label_name": "label", "title": "title"}.get(p.group, p.group)
+    group = p.group
     parts = ["<h2>Neighbourhoods and train/validation shift</h2>"]
     if info.shift is None:
         parts.append(f"<p>All samples are from one split ({esc(samples['split'].iloc[0])}): "
@@ -217,7 +212,7 @@ def issue_cards(result: AnalysisResult, n: int) -> str:
                     f"{mark_spans(row['context'], gold, (row['pred_start'], row['pred_end']))}"
                     "</p>")
         else:
-            body = (f"<p>{esc(row['text'])}</p><p><b>Label:</b> {esc(_label(row))} · "
+            body = (f"<p>{esc(row['text'])}</p><p><b>Label:</b> {esc(row['label'])} · "
                     f"<b>predicted:</b> {esc(row['prediction'])} ({row['confidence']:.2f})</p>")
         explanation = result.explanations.by_id.get(row["id"])
         heat = (f"<details{' open' if row['rank'] <= 3 else ''}><summary>What drove the loss "
@@ -231,8 +226,7 @@ def similar_section(samples: pd.DataFrame, ids: Sequence[str], k: int = 5) -> st
     by_id = samples.set_index("id")
     qa = "question" in samples
     text = "question" if qa else "text"
-    label = "label" if qa or "label_name" not in samples else "label_name"
-    columns = {"id": "id", text: text, label: "gold answer" if qa else "label",
+    columns = {"id": "id", text: text, "label": "gold answer" if qa else "label",
                "prediction": "predicted", "loss": "loss", "cluster": "cluster"}
     parts = []
     for sid in ids:
@@ -240,7 +234,7 @@ def similar_section(samples: pd.DataFrame, ids: Sequence[str], k: int = 5) -> st
             continue
         row = by_id.loc[sid]
         near = by_id.loc[json.loads(row["neighbours"])[:k]].reset_index()
-        parts.append(f"<details open><summary>{esc(row[text])} ({esc(row[label])})</summary>"
+        parts.append(f"<details open><summary>{esc(row[text])} ({esc(row['label'])})</summary>"
                      f"{table(near, columns, formats={'loss': number(2)})}</details>")
     return "".join(parts) or "<p class='muted'>none</p>"
 

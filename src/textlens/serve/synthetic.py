@@ -44,9 +44,9 @@ def synthetic_run(out: str | Path, n: int = 500, seed: int = 0, model: str | Non
     samples = pd.DataFrame({
         "id": [f"s{i:06d}" for i in range(n)],
         "split": np.where(rng.random(n) < 0.8, "train", "validation"),
-        "text": text, "label": label.astype(np.int64), "text_length": [len(t.split()) for t in text],
-        "year": rng.integers(2016, 2021, n).astype(np.int64),
-        "label_name": names[label], "p_0": probs[:, 0], "p_1": probs[:, 1],
+        "text": text, "label": names[label], "label_index": label.astype(np.int64),
+        "text_length": [len(t.split()) for t in text],
+        "year": rng.integers(2016, 2021, n).astype(np.int64), "p_0": probs[:, 0], "p_1": probs[:, 1],
         "loss": -np.log(probs[np.arange(n), label]), "prediction": names[pred],
         "predicted_label": pred.astype(np.int64), "confidence": probs.max(axis=1),
         "correct": (pred == label).astype(float), "x": xy[:, 0], "y": xy[:, 1],
