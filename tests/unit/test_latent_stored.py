@@ -48,7 +48,7 @@ def test_stored_run_equals_the_model_run_on_the_same_vectors(tiny_classifier, tm
     model_run = analyze(tiny_classifier, _examples(), tmp_path / "model", OPTIONS)
     samples = model_run.samples
     table = pd.DataFrame({"id": samples["id"], "text": samples["text"],
-                          "label": samples["label_name"], "genre": samples["genre"],
+                          "label": samples["label"], "genre": samples["genre"],
                           "p_negative": samples["p_0"], "p_positive": samples["p_1"],
                           "embedding": list(model_run.embeddings)})
     table.to_parquet(tmp_path / "stored.parquet")

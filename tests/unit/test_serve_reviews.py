@@ -46,7 +46,7 @@ def test_queue_is_ranked_with_suggested_labels(run_dir):
     ranks = [r["evidence"]["rank"] for r in q["rows"]]
     assert ranks == sorted(ranks) and ranks[0] == 1
     samples = client.get("/api/runs/demo/sample", params={"id": q["rows"][0]["id"]}).json()["sample"]
-    given, other = samples["label_name"], {"negative": "positive", "positive": "negative"}
+    given, other = samples["label"], {"negative": "positive", "positive": "negative"}
     assert q["rows"][0]["given"] == given and q["rows"][0]["suggested"] == other[given]
     assert q["rows"][0]["evidence"]["kind"] in ("label_error", "ambiguous")
     flagged = client.get("/api/runs/demo/issues", params={"status": "all", "flagged": True}).json()
@@ -129,7 +129,7 @@ def test_fifty_concurrent_clients_lose_no_review(run_dir):
 def test_export_labels_applies_accepted_fixes(run_dir, tmp_path, suffix):
     client = client_for(run_dir)
     given = client.get("/api/runs/demo/sample", params={"id": "s000003"}).json()["sample"]
-    flipped = {"negative": "positive", "positive": "negative"}[given["label_name"]]
+    flipped = {"negative": "positive", "positive": "negative"}[given["label"]]
     client.post("/api/runs/demo/reviews", json={"sample_id": "s000003", "decision": "mislabelled",
                                                 "new_label": flipped})
     client.post("/api/runs/demo/reviews", json={"sample_id": "s000004", "decision": "mislabelled",
@@ -141,14 +141,14 @@ def test_export_labels_applies_accepted_fixes(run_dir, tmp_path, suffix):
     assert result.exit_code == 0, result.output
     fixed = pd.read_csv(out) if suffix == "csv" else pd.read_parquet(out)
     con = connect(run_dir / "textlens.duckdb")  # joins a writer still open in this process
-    original = con.execute("SELECT id, text, label_name FROM samples ORDER BY id").fetchdf()
+    original = con.execute("SELECT id, text, label FROM samples ORDER BY id").fetchdf()
     con.close()
     fixed = fixed.set_index("id").loc[original["id"]]
-    changed = fixed["label"].to_numpy() != original["label_name"].to_numpy()
+    changed = fixed["label"].to_numpy() != original["label"].to_numpy()
     assert fixed.index[changed].tolist() == ["s000003"]
     assert fixed.loc["s000003", "label"] == flipped
-    assert fixed.loc["s000003", "original_label"] == given["label_name"]
-    assert fixed.loc["s000004", "label"] == original.set_index("id").loc["s000004", "label_name"]
+    assert fixed.loc["s000003", "original_label"] == given["label"]
+    assert fixed.loc["s000004", "label"] == original.set_index("id").loc["s000004", "label"]
     assert (fixed["text"].to_numpy() == original["text"].to_numpy()).all()
     assert "loss" not in fixed and "prediction" not in fixed and "p_0" not in fixed
     bad = CliRunner().invoke(cli, ["export-labels", str(run_dir), "--out", str(tmp_path / "x.xlsx")])

@@ -243,7 +243,7 @@ def iter_table(path: str | Path, text_col: str = "text", label_col: str | None =
     for frame in read_chunks(path, chunk_rows, [c for c in (text_col, id_col) if c]):
         for index, record in zip(frame.index, frame.to_dict("records"), strict=True):
             row_number += 1
-            where = _where(path, suffix, row_number, index)
+            where = row_location(path, suffix, row_number, index)
             example_id: str | None = f"{split}-{row_number - 1}"
             if id_col:  # kept on rejected rows too, so that an output line names its row
                 example_id = None if _is_missing(record[id_col]) else str(record[id_col])
@@ -273,10 +273,11 @@ def text_like_column(path: Path, columns: Sequence[str], rows: int = 200) -> str
     return max(words, key=lambda c: words[c]) if words else None
 
 
-def _where(path: Path, suffix: str, row_number: int, index: Any) -> str:
-    """Where an editor finds a row: `t.csv:3` is the file's line 3 (the header is line 1; a
-    quoted field spanning lines shifts later rows), `t.jsonl:3` its line 3 (blank lines
-    counted), `t.parquet row 3` the third row."""
+def row_location(path: Path, suffix: str, row_number: int, index: Any) -> str:
+    """Where an editor finds data row `row_number` (from 1; `index` is its `read_chunks` index):
+    `t.csv:3` is the file's line 3 (the header is line 1; a quoted field spanning lines shifts
+    later rows), `t.jsonl:3` its line 3 (blank lines counted), `t.parquet row 3` the third row.
+    The corpus table loader names its rows with it too."""
     if suffix in {".csv", ".tsv"}:
         return f"{path.name}:{row_number + 1}"
     if suffix == ".jsonl":

@@ -52,7 +52,7 @@ from textlens.store.run_db import RunCache, digest, fingerprint_model, write_run
 if TYPE_CHECKING:
     from textlens.latent.stored import StoredInput
 
-SLICE_COLUMNS = ("cluster", "split", "title", "label_name", "question_type", "answer_type")
+SLICE_COLUMNS = ("cluster", "split", "title", "label", "question_type", "answer_type")
 ISSUE_COLUMNS = ["id", "score", "rank", "reason", "flagged", "kind"]
 
 
@@ -216,8 +216,6 @@ def summarise_clusters(frame: pd.DataFrame, qa: bool) -> pd.DataFrame:
             row["question_types"] = mix(list(part["question_type"]))
             row["answer_types"] = mix(list(part["answer_type"]))
             row["titles"] = mix(list(part["title"]), top=3)
-        elif "label_name" in part:
-            row["labels"] = mix(list(part["label_name"]))
         elif "label" in part:
             row["labels"] = mix([str(v) for v in part["label"]])
         rows.append(row)
@@ -231,7 +229,8 @@ def _mean(part: pd.DataFrame, column: str) -> float:
 
 def slice_table(frame: pd.DataFrame, min_size: int) -> pd.DataFrame:
     """Slices ranked by mean loss (an empty table keeps its columns: few samples, no slices)."""
-    columns = [c for c in SLICE_COLUMNS if c in frame]
+    # `label` is a class with `label_index` beside it; QA's is the answer text, no slice
+    columns = [c for c in SLICE_COLUMNS if c in frame and (c != "label" or "label_index" in frame)]
     return pd.DataFrame([asdict(s) for s in high_loss_slices(frame, columns, min_size)],
                         columns=[f.name for f in fields(Slice)])
 
@@ -256,9 +255,9 @@ def label_issues_step(frame: pd.DataFrame, vectors: np.ndarray, qa: bool,
     train = (frame["split"] == "train").to_numpy()
     crossval = source == "crossval" or (source == "auto" and bool(train.any()))
     if crossval:
-        cv = li.crossval_probabilities(vectors, frame["label"], seed=options.seed)
+        cv = li.crossval_probabilities(vectors, frame["label_index"], seed=options.seed)
         probs = cv if source == "crossval" else np.where(train[:, None], cv, probs)
-    labels = frame["label"].to_numpy()
+    labels = frame["label_index"].to_numpy()
     names = names or tuple(str(i) for i in range(probs.shape[1]))
     issue_list = li.classification_issues(ids, labels, probs, names, embeddings=vectors,
                                           texts=list(frame["text"]), seed=options.seed)
@@ -276,7 +275,7 @@ def label_issues_step(frame: pd.DataFrame, vectors: np.ndarray, qa: bool,
 def shift_step(frame: pd.DataFrame, vectors: np.ndarray, knn: np.ndarray, qa: bool,
                seed: int) -> tuple[ShiftInfo | None, Purity, pd.DataFrame]:
     """Split separation (with several splits) and the neighbours' title/label purity."""
-    group = "title" if qa else next(c for c in ("label_name", "label", "prediction", "cluster")
+    group = "title" if qa else next(c for c in ("label", "prediction", "cluster")
                                     if c in frame)
     groups = frame[group].astype(str)
     purity = Purity(group, **mean_purity(knn, groups))
@@ -312,7 +311,7 @@ def explain_issues(loaded: LoadedModel, frame: pd.DataFrame, issues: pd.DataFram
                             progress=False)
         else:
             found = explain(list(top["text"]), model=loaded, method="loss",
-                            labels=[int(x) for x in top["label"]], truncate=True,
+                            labels=[int(x) for x in top["label_index"]], truncate=True,
                             progress=False)
     except TextlensError as exc:  # an input the attribution cannot take: say so on the page
         return IssueExplanations({}, f"loss attribution unavailable: {exc.problem}")

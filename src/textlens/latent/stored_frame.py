@@ -1,7 +1,7 @@
 """The samples table of a stored-embeddings run: the columns `predict_step` would have made.
 
 From a table's id, text, split, label, prediction, probability and loss columns (each optional
-but the text): `label` (class index) and `label_name`, `p_<i>`, `prediction` (a class name),
+but the text): `label` (class name) and `label_index`, `p_<i>`, `prediction` (a class name),
 `predicted_label`, `confidence`, `correct` and `loss`. What cannot be derived stays missing
 (NaN), never invented: no loss column and no probabilities with labels means no loss, so no
 high-loss slices.
@@ -20,7 +20,7 @@ from textlens.errors import DataError
 
 # Columns the analysis writes; a table column of the same name is kept as `table_<name>`.
 DERIVED = ("x", "y", "cluster", "neighbours", "confidence", "correct", "predicted_label",
-           "label_name", "text_length")
+           "label_index", "text_length")
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,8 @@ def samples_frame(table: pd.DataFrame, columns: StoredColumns, probs: np.ndarray
                         "give one probability per class, or name the columns p_<class>.")
     if labels is not None:
         assert names is not None
-        out["label"] = _indices(labels, names, "label", where)
-        out["label_name"] = [names[i] for i in out["label"]]
+        out["label_index"] = _indices(labels, names, "label", where)
+        out["label"] = [names[i] for i in out["label_index"]]
     out["text_length"] = out["text"].str.split().str.len()
     used = {c for c in (id_col, label_col, pred_col, loss_col, split_col, columns.text) if c}
     for col in table.columns:
@@ -176,8 +176,8 @@ def _predictions(out: pd.DataFrame, probs: np.ndarray | None, predicted: list[st
     out["predicted_label"] = index
     if probs is not None:
         out["confidence"] = probs[np.arange(len(index)), index]
-    if "label" in out:
-        out["correct"] = (index == out["label"].to_numpy()).astype(float)
+    if "label_index" in out:
+        out["correct"] = (index == out["label_index"].to_numpy()).astype(float)
 
 
 def _loss(table: pd.DataFrame, col: str | None, out: pd.DataFrame, probs: np.ndarray | None,
@@ -190,7 +190,7 @@ def _loss(table: pd.DataFrame, col: str | None, out: pd.DataFrame, probs: np.nda
             raise DataError(f"The loss at {where(int(bad[0]))} is not a finite number.",
                             "fill every row's loss with a number, or leave the column out.")
         return loss
-    if probs is not None and "label" in out:
-        gold = probs[np.arange(len(out)), out["label"].to_numpy()]
+    if probs is not None and "label_index" in out:
+        gold = probs[np.arange(len(out)), out["label_index"].to_numpy()]
         return -np.log(np.clip(gold, 1e-12, 1.0))
     return np.full(len(out), np.nan)

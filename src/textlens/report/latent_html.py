@@ -78,11 +78,6 @@ def mark_spans(context: str, gold: Sequence[tuple[int, int]], pred: tuple[int, i
     return tuple(out + ([Span("…", "")] if hi < len(context) else []))
 
 
-def _label(row: pd.Series) -> Any:
-    return row["label_name"] if "label_name" in row and pd.notna(row["label_name"]) else \
-        row["label"]
-
-
 def short_path(path: str) -> str:
     """A model path with the home folder as ~ (shorter, and no user name on a shared page)."""
     home = str(Path.home())
@@ -122,7 +117,7 @@ def slices_table(slices: pd.DataFrame, qa: bool) -> Table | None:
 
 
 def purity_group(info: RunInfo) -> str:
-    return {"label_name": "label", "title": "title"}.get(info.purity.group, info.purity.group)
+    return info.purity.group
 
 
 def purity_table(info: RunInfo, purity: pd.DataFrame) -> Table | None:
@@ -163,7 +158,7 @@ def issue_cards(result: AnalysisResult, n: int) -> list[IssueCard]:
             int(row["rank"]), str(row["id"]),
             str(row["kind"]) if "kind" in row and pd.notna(row["kind"]) else None,
             float(row["score"]), float(row["loss"]), str(row["reason"]),
-            None if qa else str(row["text"]), str(row["label"] if qa else _label(row)),
+            None if qa else str(row["text"]), str(row["label"]),
             str(row["prediction"]), None if qa else float(row["confidence"]),
             str(row["question"]) if qa else None, context,
             Markup(explanation.to_html(fragment=True)) if explanation else None,
@@ -175,8 +170,7 @@ def similar(samples: pd.DataFrame, ids: Sequence[str], k: int = 5) -> list[Simil
     by_id = samples.set_index("id")
     qa = "question" in samples
     text = "question" if qa else "text"
-    label = "label" if qa or "label_name" not in samples else "label_name"
-    columns = {"id": "id", text: text, label: "gold answer" if qa else "label",
+    columns = {"id": "id", text: text, "label": "gold answer" if qa else "label",
                "prediction": "predicted", "loss": "loss", "cluster": "cluster"}
     out = []
     for sid in ids:
@@ -184,7 +178,7 @@ def similar(samples: pd.DataFrame, ids: Sequence[str], k: int = 5) -> list[Simil
             continue
         row = by_id.loc[sid]
         near = by_id.loc[json.loads(row["neighbours"])[:k]].reset_index()
-        out.append(Similar(str(row[text]), str(row[label]),
+        out.append(Similar(str(row[text]), str(row["label"]),
                            table_of(near, columns, formats={"loss": number(2)})))
     return out
 

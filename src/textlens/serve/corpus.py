@@ -33,7 +33,27 @@ def corpus_overview(run: Run, per_stratum: int = 20) -> dict[str, Any]:
     }
     out["labels"] = _label_counts(run)
     out["explanations"] = _explanations(run, per_stratum) if "explanations" in run.tables else []
+    out["stratum_sizes"] = _stratum_sizes(run) if "explanations" in run.tables else {}
+    out["names"] = _names([*(groups[c] for c in group_by),
+                           [e["meta"].get("country") for e in out["explanations"]]])
     return out
+
+
+def _stratum_sizes(run: Run) -> dict[str, int]:
+    """Explained sentences the store holds per stratum: the view shows the first
+    `per_stratum` of them and says "20 of 30"."""
+    stratum = '"stratum"' if "stratum" in run.store.columns("explanations") else "'all'"
+    frame = run.store.read(f"SELECT CAST({stratum} AS VARCHAR) AS s, count(*) AS n "
+                           "FROM explanations GROUP BY 1")
+    return {str(s): int(n) for s, n in zip(frame["s"], frame["n"], strict=True)}
+
+
+def _names(columns: list[Any]) -> dict[str, str]:
+    """{value: display name} for group values the corpus report names (ISO codes -> countries)."""
+    from textlens.report.corpus_plots import country_name
+
+    values = {str(v) for column in columns for v in column if v is not None}
+    return {v: name for v in sorted(values) if (name := country_name(v)) != v}
 
 
 def _label_counts(run: Run) -> list[list[Any]]:

@@ -135,7 +135,7 @@ def _explain(loaded: Any, row: Any, kind: str, task: str) -> dict[str, Any]:
         return {"kind": kind, "task": task, **data}
     labels = None
     if kind == "loss":
-        labels = [int(row["label"])]
+        labels = [int(row["label_index"])]
     [exp] = explain([str(row["text"])], model=loaded, method=method, labels=labels, truncate=True,
                     workers=1, progress=False)
     return {"kind": kind, "task": task, **exp.to_dict()}

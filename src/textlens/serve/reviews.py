@@ -20,7 +20,7 @@ from textlens.store.run_db import DECISIONS
 
 ISSUE_STATUSES = ("open", "reviewed", "all")
 DERIVED = ("prediction", "predicted_label", "confidence", "loss", "correct", "f1", "x", "y",
-           "cluster", "neighbours", "pred_start", "pred_end", "label_name", "text_length",
+           "cluster", "neighbours", "pred_start", "pred_end", "label_index", "text_length",
            "question_length", "context_length", "answer_length", "answer_position",
            "question_type", "answer_type", "issue_score", "issue_kind", "issue_flagged")
 
@@ -51,12 +51,12 @@ def suggested_labels(run: Run, issues: pd.DataFrame) -> list[str | None]:
         return [_none(v) for v in issues["suggested_label"]]
     probs = sorted((c for c in run.samples if c.startswith("p_") and c[2:].isdigit()),
                    key=lambda c: int(c[2:]))
-    if not probs or "label" not in run.samples or not run.label_names:
+    if not probs or "label_index" not in run.samples or not run.label_names:
         return [None] * len(issues)
     pos = run.positions.many([str(i) for i in issues["id"]])
     rows = np.maximum(pos, 0)  # only these rows are converted (the whole table: 16 MB at 1M)
     p = run.samples[probs].iloc[rows].to_numpy(dtype=float, na_value=np.nan)
-    labels = pd.to_numeric(run.samples["label"].iloc[rows], errors="coerce").to_numpy(
+    labels = pd.to_numeric(run.samples["label_index"].iloc[rows], errors="coerce").to_numpy(
         dtype=float, na_value=np.nan)
     out: list[str | None] = []
     for k, i in enumerate(pos):
@@ -116,7 +116,7 @@ def issue_queue(run: Run, status: str = "open", flagged_only: bool = False, offs
             "id": issue["id"], "position": pos,
             "text": _plain(sample.get("text", sample.get("question"))),
             "context": _plain(sample.get("context")),
-            "given": _plain(sample.get("label_name", sample.get("label"))),
+            "given": _plain(sample.get("label")),
             "prediction": _plain(sample.get("prediction")),
             "confidence": _plain(sample.get("confidence")),
             "suggested": suggestion, "evidence": evidence, "review": reviews.get(issue["id"]),
@@ -168,9 +168,10 @@ def remember_review(run: Run, sample_id: str, decision: str, new_label: str | No
 
 
 def fixed_dataset(run: Run) -> tuple[pd.DataFrame, int]:
-    """The run's dataset with accepted fixes: `label` (a class name where names are known) set
-    to the reviewer's label for samples whose latest decision is `mislabelled`; the model's
-    outputs dropped; `original_label` and `review` kept beside. Returns (frame, fixes)."""
+    """The run's dataset with accepted fixes: `label` (the class name) set to the reviewer's
+    label for samples whose latest decision is `mislabelled`; the model's outputs and the now
+    stale `label_index` dropped; `original_label` and `review` kept beside. Returns (frame,
+    fixes)."""
     if run.kind != "analysis":
         raise DataError(f"Run '{run.name}' is a corpus run; it has no labelled dataset.",
                         "pass a run written by `textlens analyze`.")
@@ -178,8 +179,6 @@ def fixed_dataset(run: Run) -> tuple[pd.DataFrame, int]:
     keep = [c for c in frame.columns if c not in DERIVED and not (c.startswith("p_")
                                                                    and c[2:].isdigit())]
     out = frame[keep].copy()
-    if "label_name" in frame and run.label_names:
-        out["label"] = frame["label_name"].astype(object)
     out["original_label"] = out.get("label", None)
     reviews = latest_reviews(run)
     decisions = [reviews.get(i, {}).get("decision") for i in out["id"]]

@@ -26,7 +26,7 @@ from textlens.serve.runs import NULL_CODE, Column, Run
 from textlens.store.run_db import DECISIONS
 
 router = APIRouter()
-SAMPLE_FIELDS_SHORT = ("id", "text", "question", "label_name", "prediction", "loss", "correct")
+SAMPLE_FIELDS_SHORT = ("id", "text", "question", "label", "prediction", "loss", "correct")
 REVIEW_COLUMN = Column("review", "categorical", DECISIONS)  # colour the map by decisions made
 def _json(value: Any) -> JSON:
     return JSON(to_json(value))
@@ -56,10 +56,10 @@ def run_meta(request: Request, name: str) -> JSON:
         meta.update({
             "task": run.task, "n": len(run.samples), "label_names": list(run.label_names),
             "columns": [c.to_dict() for c in cols.values()] + [REVIEW_COLUMN.to_dict()],
-            "default_color": next((c for c in ("label_name", "cluster", "split") if c in cols),
+            "default_color": next((c for c in ("label", "cluster", "split") if c in cols),
                                   next(iter(cols), None)),
             "default_size": "loss" if "loss" in cols else None,
-            "hover": [c for c in ("label_name", "prediction", "loss", "cluster") if c in cols],
+            "hover": [c for c in ("label", "prediction", "loss", "cluster") if c in cols],
             "counts": {k: len(v) for k, v in run.small.items()},
             "searchable": explore.searchable(run), "explain_available": available,
             "explain_message": message, "warm": bool(run.cache.get("warm")),

@@ -23,7 +23,10 @@ from textlens.serve.store import RunStore
 
 DB_NAME = "textlens.duckdb"
 TEXT_COLUMNS = ("text", "question", "context", "answers", "answer_starts", "neighbours", "label")
-HIDDEN_COLUMNS = ("id", "x", "y", "pred_start", "pred_end", *TEXT_COLUMNS)
+# `label` is hidden where it is QA's answer text, a colour where it is a class name
+HIDDEN_COLUMNS = ("id", "x", "y", "pred_start", "pred_end", *(c for c in TEXT_COLUMNS if c != "label"))
+# Runs written before `label` held the class name (`label` an index, `label_name` the name)
+LEGACY_NAMES = {"label": "label_index", "label_name": "label"}
 MAX_CATEGORIES = 256  # a string column with more values is text, not a colour
 CORPUS_TABLES = ("documents", "sentences", "groups", "explanations", "bad_files")
 NULL_CODE = 0xFFFF
@@ -231,7 +234,9 @@ def _analysis_run(name: str, path: Path, store: RunStore, info: dict[str, Any],
     if "id" not in columns:
         raise DataError(f"The `samples` table of {store.db} has no `id` column.",
                         "rerun `textlens analyze` to rewrite the run.")
-    picked = ", ".join('CAST("id" AS VARCHAR) AS "id"' if c == "id" else f'"{c}"'
+    renamed = LEGACY_NAMES if "label_name" in columns else {}
+    picked = ", ".join('CAST("id" AS VARCHAR) AS "id"' if c == "id"
+                       else f'"{c}" AS "{renamed.get(c, c)}"'
                        for c in columns if c not in STORED_ONLY)
     samples = store.read_frame(f"SELECT {picked} FROM samples")  # insertion (row id) order
     duplicated = store.read('SELECT CAST("id" AS VARCHAR) AS id FROM samples GROUP BY 1 '
@@ -289,13 +294,14 @@ def _add_issue_columns(samples: pd.DataFrame, issues: pd.DataFrame | None,
 
 
 def _label_names(samples: pd.DataFrame, info: dict[str, Any]) -> tuple[str, ...]:
-    """Class names in class-index order, from `label`/`label_name` pairs (or `p_i` columns)."""
+    """Class names in class-index order, from `label_index`/`label` pairs (or `p_i` columns)."""
     if "question" in samples:
         return ()
-    if {"label", "label_name"} <= set(samples):
-        pairs = samples[["label", "label_name"]].dropna().drop_duplicates()
+    if {"label_index", "label"} <= set(samples):
+        pairs = samples[["label_index", "label"]].dropna().drop_duplicates()
         try:
-            named = {int(k): str(v) for k, v in zip(pairs["label"], pairs["label_name"], strict=True)}
+            named = {int(k): str(v) for k, v in zip(pairs["label_index"], pairs["label"],
+                                                    strict=True)}
         except (TypeError, ValueError):
             named = {}
         n = max([*named, *(int(c[2:]) for c in samples if _is_prob(c))], default=-1) + 1
@@ -312,7 +318,7 @@ def describe_columns(samples: pd.DataFrame) -> dict[str, Column]:
     """Every column the map can colour or size by, with its kind and range or categories."""
     out: dict[str, Column] = {}
     for name in samples.columns:
-        if name in HIDDEN_COLUMNS:
+        if name in HIDDEN_COLUMNS or (name == "label" and "question" in samples):
             continue
         series = samples[name]
         numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)

@@ -18,7 +18,7 @@ from textlens.errors import InputError
 from textlens.serve.runs import Run, category_of
 
 EXPORT_FORMATS = ("csv", "jsonl", "parquet")
-LIST_COLUMNS = ("id", "title", "question", "text", "label_name", "prediction", "confidence",
+LIST_COLUMNS = ("id", "title", "question", "text", "label", "prediction", "confidence",
                 "loss", "f1")
 _TERMS_LOCK = threading.Lock()
 
@@ -59,7 +59,7 @@ def summarise(run: Run, positions: np.ndarray, sort: str = "loss", descending: b
             values = _numeric(run, col)
             out[f"mean_{col}"] = _mean(values[positions]) if len(positions) else None
             out[f"overall_{col}"] = _mean(values)
-    for col in ("label_name", "prediction", "split", "answer_type"):
+    for col in ("label", "prediction", "split", "answer_type"):
         if col in frame:
             codes, names = _codes(run, col)
             if len(names) <= 50:
@@ -68,8 +68,6 @@ def summarise(run: Run, positions: np.ndarray, sort: str = "loss", descending: b
                 out[f"mix_{col}"] = [[str(names[k]), int(counts[k])] for k in top if counts[k]]
     out["terms"] = distinctive_terms(run, positions)
     shown = [c for c in LIST_COLUMNS if c in frame]
-    if "label_name" not in frame and "label" in frame:
-        shown.insert(shown.index("prediction") if "prediction" in shown else len(shown), "label")
     top = positions[_top(run, positions, sort, descending, limit)]
     rows = frame.iloc[top][shown].copy()
     rows.insert(0, "position", top)
