@@ -15,7 +15,7 @@ import pandas as pd
 
 from textlens.data.types import Dataset, QAExample, TextExample
 from textlens.errors import DataError
-from textlens.latent.label_issues import span_confidence
+from textlens.latent.issues.qa_signals import span_confidence
 from textlens.latent.summaries import answer_type, question_type
 from textlens.models.loading import LoadedModel
 
