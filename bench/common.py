@@ -62,17 +62,26 @@ def timed() -> Iterator[dict[str, float]]:
         box["seconds"] = time.perf_counter() - start
 
 
-def record(name: str, key: str, value: Any) -> Path:
-    """Merge `value` (JSON-serialisable) into bench/results/NAME.json under `key`, with the
-    machine block beside it; written atomically so a killed benchmark leaves the old file."""
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{name}.json"
+def record(name: str, key: str, value: Any, path: str | Path | None = None) -> Path:
+    """Merge `value` (JSON-serialisable) into bench/results/NAME.json (or `path`, a script's
+    --out) under `key`, with the machine block beside it; written atomically so a killed
+    benchmark leaves the old file."""
+    path = Path(path) if path is not None else RESULTS_DIR / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     results = json.loads(path.read_text()) if path.exists() else {}
     results[key] = {"machine": machine(), "result": value}
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(results, indent=2, default=_plain) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def result(entry: Any) -> Any:
+    """A key's value as `record` wrote it ({"machine", "result"}) or, in files written before
+    this helper, as the script stored it itself."""
+    if isinstance(entry, dict) and set(entry) == {"machine", "result"}:
+        return entry["result"]
+    return entry
 
 
 def _plain(value: Any) -> Any:

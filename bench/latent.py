@@ -107,7 +107,7 @@ def flip_check(run: str, rate: float = 0.05, seeds: int = 5) -> dict:
 
     Uses the run's stored out-of-sample probabilities, so it measures the ranking, not the model.
     """
-    from textlens.latent.label_issues import classification_issues
+    from textlens.latent.issues.classification import classification_issues
     from textlens.store.run_db import query
 
     frame = query(run, "SELECT * FROM samples")

@@ -82,7 +82,7 @@ def predict_chunk(loaded: LoadedModel, dataset: Dataset, part: slice,
             "nbest": [json.dumps([[s.start_char, s.end_char, round(s.score, 4)] for s in p.nbest])
                       for p in preds],  # n-best agreement for the label-issue detector
             "loss": [np.nan if p.loss is None else p.loss for p in preds],
-            # the start CE alone: a boundary error makes one end costly (label_qa)
+            # the start CE alone: a boundary error makes one end costly (issues.qa_signals)
             "start_loss": [np.nan if p.start_loss is None else p.start_loss for p in preds],
             "local_loss": [np.nan if p.local_loss is None else p.local_loss for p in preds]})
     out = predict_classification(loaded, [e.text for e in examples], [e.label for e in examples],
