@@ -30,6 +30,11 @@ VERSIONED = ("textlens", "torch", "transformers", "tokenizers", "numpy", "duckdb
 _START_LOAD = os.getloadavg()
 
 
+def load_average() -> list[float]:
+    """The 1, 5 and 15-minute load averages now (for scripts that sample it around each run)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def machine() -> dict[str, Any]:
     """Where the figures came from: cores, load average (at import and now), threads, versions."""
     try:
@@ -47,7 +52,7 @@ def machine() -> dict[str, Any]:
     return {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
             "python": platform.python_version(), "torch_threads": threads,
             "load_average_start": [round(x, 2) for x in _START_LOAD],
-            "load_average_end": [round(x, 2) for x in os.getloadavg()],
+            "load_average_end": load_average(),
             "versions": versions, "utc": datetime.now(UTC).isoformat(timespec="seconds")}
 
 

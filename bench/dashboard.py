@@ -7,7 +7,8 @@
 - an on-demand IG explanation of a 20-word sentence with the fine-tuned sentiment model
   (target <= 1 s; skipped when ~/.cache/textlens/models/sentiment-minilm is absent).
 
-The machine is shared: the load average before and after is recorded; figures are upper bounds.
+The machine is shared: each part is recorded with bench/common.py's machine block (load average
+at the start and the end); figures are upper bounds.
 Usage: python bench/dashboard.py [--n 100000] [--out bench/results/dashboard.json]
 """
 
@@ -16,12 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from common import record, timed
 
 SENTIMENT = Path(os.environ.get("TEXTLENS_CACHE", Path.home() / ".cache" / "textlens")) / \
     "models" / "sentiment-minilm"
@@ -99,21 +100,21 @@ def api_timings(base: str, run, reps: int) -> dict:
         client.get("/api/runs/bench/sample", params={"id": ids[0]})
         detail = []
         for i in rng.choice(len(ids), reps, replace=False):
-            t = time.perf_counter()
-            r = client.get("/api/runs/bench/sample", params={"id": ids[i]})
-            detail.append(1000 * (time.perf_counter() - t))
+            with timed() as t:
+                r = client.get("/api/runs/bench/sample", params={"id": ids[i]})
+            detail.append(1000 * t["seconds"])
             assert r.status_code == 200
         centre = xy[rng.integers(len(xy))]
         lasso = np.argsort(((xy - centre) ** 2).sum(axis=1))[:10_000].tolist()  # a compact region
-        t = time.perf_counter()
-        first = client.post("/api/runs/bench/selection", json={"positions": lasso})
-        cold = 1000 * (time.perf_counter() - t)
+        with timed() as t:
+            first = client.post("/api/runs/bench/selection", json={"positions": lasso})
+        cold = 1000 * t["seconds"]
         assert first.status_code == 200 and first.json()["count"] == 10_000
         summary = []
         for _ in range(20):
-            t = time.perf_counter()
-            client.post("/api/runs/bench/selection", json={"positions": lasso})
-            summary.append(1000 * (time.perf_counter() - t))
+            with timed() as t:
+                client.post("/api/runs/bench/selection", json={"positions": lasso})
+            summary.append(1000 * t["seconds"])
     return {"sample_detail_ms": {"n": reps, "p50": percentile(detail, 50),
                                  "p95": percentile(detail, 95), "max": max(detail)},
             "lasso_10k_summary_ms": {"first_including_term_matrix_build": cold,
@@ -132,21 +133,23 @@ def explain_timings(tmp: Path) -> dict:
     run = synthetic_run(tmp / "ig", n=len(SENTENCES_20) + 1, model=str(SENTIMENT),
                         texts=["a warm up sentence for loading the model", *SENTENCES_20])
     client = TestClient(create_app(open_runs([run])))
-    t = time.perf_counter()
-    client.post("/api/runs/ig/explain", json={"sample_id": "s000000", "kind": "prediction"})
-    load = 1000 * (time.perf_counter() - t)
+    with timed() as t:
+        client.post("/api/runs/ig/explain", json={"sample_id": "s000000", "kind": "prediction"})
+    load = 1000 * t["seconds"]
     times, cpu, errors = [], [], []
     for k in range(1, len(SENTENCES_20) + 1):
-        t, c = time.perf_counter(), time.process_time()
-        r = client.post("/api/runs/ig/explain", json={"sample_id": f"s{k:06d}", "kind": "prediction"})
-        times.append(1000 * (time.perf_counter() - t))
+        c = time.process_time()
+        with timed() as t:
+            r = client.post("/api/runs/ig/explain",
+                            json={"sample_id": f"s{k:06d}", "kind": "prediction"})
+        times.append(1000 * t["seconds"])
         cpu.append(1000 * (time.process_time() - c))
         exp = r.json()["explanation"]
         errors.append(exp["completeness_error"])
         assert len(exp["words"]) >= 20, exp["words"]
-    t = time.perf_counter()
-    client.post("/api/runs/ig/explain", json={"sample_id": "s000001", "kind": "prediction"})
-    cached = 1000 * (time.perf_counter() - t)
+    with timed() as t:
+        client.post("/api/runs/ig/explain", json={"sample_id": "s000001", "kind": "prediction"})
+    cached = 1000 * t["seconds"]
     return {"model": str(SENTIMENT), "words": [len(s.split()) for s in SENTENCES_20],
             "first_call_with_model_load_ms": load, "uncached_ms": times,
             "median_ms": float(np.median(times)), "max_ms": max(times), "cached_ms": cached,
@@ -163,39 +166,34 @@ def main() -> None:
                         help="rerun the explanation timing only, updating --out in place")
     args = parser.parse_args()
     if args.explain_only:
-        result = json.loads(Path(args.out).read_text(encoding="utf-8"))
         with tempfile.TemporaryDirectory() as tmp_name:
-            load = os.getloadavg()
-            result["explain_ig_20_words"] = explain_timings(Path(tmp_name))
-            result["explain_ig_20_words"]["loadavg_before_after"] = [load, os.getloadavg()]
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        print(json.dumps(result["explain_ig_20_words"], indent=1))
+            explained = explain_timings(Path(tmp_name))
+        record("dashboard", "explain_ig_20_words", explained, path=args.out)
+        print(json.dumps(explained, indent=1))
         return
     from textlens.serve.app import create_app
     from textlens.serve.live import serve_in_thread
     from textlens.serve.runs import open_runs
     from textlens.serve.synthetic import synthetic_run
 
-    result: dict = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                                "loadavg_before": os.getloadavg(), "shared": True}, "n": args.n}
+    result: dict = {"n": args.n, "shared_machine": True}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        t = time.perf_counter()
-        synthetic_run(tmp / "bench", n=args.n, seed=0)
-        result["write_run_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        runs = open_runs([tmp / "bench"])
-        result["open_run_s"] = time.perf_counter() - t
+        with timed() as t:
+            synthetic_run(tmp / "bench", n=args.n, seed=0)
+        result["write_run_s"] = t["seconds"]
+        with timed() as t:
+            runs = open_runs([tmp / "bench"])
+        result["open_run_s"] = t["seconds"]
         app = create_app(runs)
         with serve_in_thread(app) as base:
             result["map"] = map_timings(base, args.rounds)
             result["api"] = api_timings(base, runs["bench"], 300)
-        result["explain_ig_20_words"] = explain_timings(tmp)
-    result["machine"]["loadavg_after"] = os.getloadavg()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        explained = explain_timings(tmp)
+    record("dashboard", "report", result, path=args.out)
+    record("dashboard", "explain_ig_20_words", explained, path=args.out)
     print(json.dumps({k: result[k] for k in ("map", "api")}, indent=1)[:3000])
-    print(json.dumps(result["explain_ig_20_words"], indent=1))
+    print(json.dumps(explained, indent=1))
 
 
 if __name__ == "__main__":
