@@ -4,7 +4,7 @@ Same fine-tuned model, same SST-2 validation sentences, same device (2 CPU threa
 Each tool explains the whole set the way its API is meant to be used (textlens: one batch call;
 the others: one call a sentence), in interleaved rounds (rotating order) so that contention from
 other processes hits all of them alike. Reports sentences/s, completeness errors, top-5 word
-agreement, the load average before and after, and the ceiling: a bare forward + input-gradient
+agreement, the machine and load (bench/common.py), and the ceiling: a bare forward + input-gradient
 backward of the same model in large batches of rows as long as the set's mean sentence, turned
 into sentences/s at textlens's rows per sentence.
 
@@ -17,20 +17,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from common import record, timed
 
 from textlens.attribution import explain
 from textlens.attribution.aggregate import word_scores
 from textlens.attribution.encoding import encode
 from textlens.data import load_dataset
 from textlens.models.loading import load_model
-from textlens.store.files import atomic_write_json
 
 
 def textlens_ig(loaded, texts, **options):
@@ -71,12 +69,13 @@ def ceiling(loaded, length: int, rows_per_sentence: float, tokens_per_pass: int,
 
     step()
     synchronize(device)
-    done, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds or done < 2:
-        step()
-        done += 1
-    synchronize(device)
-    rate = done * rows / (time.perf_counter() - start)
+    done, start = 0, time.perf_counter()  # the time budget; the rate is `timed`
+    with timed() as t:
+        while time.perf_counter() - start < seconds or done < 2:
+            step()
+            done += 1
+        synchronize(device)
+    rate = done * rows / t["seconds"]
     for p in model.parameters():
         p.requires_grad_(True)
     return {"rows_per_pass": rows, "tokens_per_row": length, "rows_per_s": rate,
@@ -160,7 +159,6 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
-    load_before = os.getloadavg()
     loaded = load_model(args.model, device=args.device)
     texts = sentence_set(args.sentences, args.n)
     tools = {"textlens": lambda t: textlens_ig(loaded, t),
@@ -176,10 +174,10 @@ def main() -> None:
         names = list(tools)
         for name in names[r % len(names):] + names[: r % len(names)]:
             synchronize(loaded.device)
-            start = time.perf_counter()
-            results[name] = tools[name](texts)
-            synchronize(loaded.device)
-            took = time.perf_counter() - start
+            with timed() as t:
+                results[name] = tools[name](texts)
+                synchronize(loaded.device)
+            took = t["seconds"]
             seconds[name] += took
             per_round[name].append(len(texts) / took)
     seconds = {name: s / args.rounds for name, s in seconds.items()}
@@ -189,12 +187,8 @@ def main() -> None:
                                       max(len(t.split()) for t in texts)],
                     "tokens_mean": float(np.mean(lengths)), "threads": args.threads,
                     "device": str(loaded.device), "model": args.model, "rounds": args.rounds,
-                    "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-                                "torch": torch.__version__,
-                                "gpu": (torch.cuda.get_device_name(loaded.device)
-                                        if loaded.device.type == "cuda" else None),
-                                "load_average_at_start": load_before,
-                                "load_average_at_end": os.getloadavg()},
+                    "gpu": (torch.cuda.get_device_name(loaded.device)
+                            if loaded.device.type == "cuda" else None),
                     "tools": {}}
     for name, rows in results.items():
         if name == "textlens":
@@ -225,11 +219,10 @@ def main() -> None:
                                     4096 if loaded.device.type == "cpu" else 65536)
         report["textlens_fraction_of_ceiling"] = (
             report["tools"]["textlens"]["sentences_per_s"] / report["ceiling"]["sentences_per_s"])
-    report["machine"]["load_average_at_end"] = os.getloadavg()
     print(json.dumps(report, indent=2))
     suffix = ("_short" if args.sentences == "short" else "") + (
         "" if loaded.device.type == "cpu" else f"_{loaded.device.type}")
-    atomic_write_json(args.out or f"bench/results/attribution{suffix}.json", report)
+    record(f"attribution{suffix}", "report", report, path=args.out)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """textlens before/after: one `explain` call over a sentence set, textlens imported from the
 source folder given (e.g. ../main/src against this checkout's src), so that two versions can be
-timed in interleaved processes on one machine. Prints one JSON line:
+timed in interleaved processes on one machine. Prints one JSON line (with bench/common.py's
+machine block):
 
     for r in 1 2; do for src in ../main/src src; do
       python bench/attribution_ab.py $src 60 short; done; done \
@@ -11,10 +12,10 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import sys
-import time
 from pathlib import Path
+
+from common import machine, timed
 
 MODEL = Path.home() / ".cache/textlens/models/sentiment-minilm"
 
@@ -33,14 +34,14 @@ def main(src: str, n: int, which: str) -> None:
     texts = texts[:n]
     model = load_model(str(MODEL), device="cpu")
     explain(texts[:2], model=model, progress=False)  # warm-up
-    start = time.perf_counter()
-    exps = explain(texts, model=model, progress=False)
-    seconds = time.perf_counter() - start
+    with timed() as t:
+        exps = explain(texts, model=model, progress=False)
+    seconds = t["seconds"]
     print(json.dumps({"src": src, "set": which, "n": len(texts),
                       "sent_per_s": len(texts) / seconds,
                       "steps": sum(e.steps for e in exps) / len(exps),
                       "max_err": max(e.completeness_error for e in exps),
-                      "load": os.getloadavg()}))
+                      "machine": machine()}))
 
 
 if __name__ == "__main__":

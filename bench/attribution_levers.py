@@ -13,20 +13,17 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
-import platform
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from common import record, timed
 
 from textlens.attribution import explain
 from textlens.attribution import runner as runner_module
 from textlens.attribution.targets import score_rows
 from textlens.data import load_dataset
 from textlens.models.loading import load_model
-from textlens.store.files import atomic_write_json
 
 
 def timed_explain(loaded, texts, workers: int, fast_path: bool) -> tuple[float, list]:
@@ -34,9 +31,9 @@ def timed_explain(loaded, texts, workers: int, fast_path: bool) -> tuple[float, 
     if not fast_path:
         runner_module.Runner.fast_path = property(lambda self: None)  # type: ignore[assignment]
     try:
-        start = time.perf_counter()
-        exps = explain(texts, model=loaded, progress=False, workers=workers)
-        return time.perf_counter() - start, exps
+        with timed() as t:
+            exps = explain(texts, model=loaded, progress=False, workers=workers)
+        return t["seconds"], exps
     finally:
         runner_module.Runner.fast_path = saved  # type: ignore[method-assign]
 
@@ -52,10 +49,10 @@ def pass_cost(model, dtype, rows=150, length=26, reps=6) -> float:
         torch.autograd.grad(p.sum(), xx)
 
     step()
-    start = time.perf_counter()
-    for _ in range(reps):
-        step()
-    return (time.perf_counter() - start) / reps / (rows * length) * 1000
+    with timed() as t:
+        for _ in range(reps):
+            step()
+    return t["seconds"] / reps / (rows * length) * 1000
 
 
 def bf16_accuracy(loaded, texts) -> dict:
@@ -76,9 +73,9 @@ def bf16_accuracy(loaded, texts) -> dict:
 
     runner_module.Runner.gradients = gradients  # type: ignore[method-assign]
     try:
-        start = time.perf_counter()
-        out = explain(texts, model=loaded, progress=False, workers=1, max_steps=128)
-        seconds = time.perf_counter() - start
+        with timed() as t:
+            out = explain(texts, model=loaded, progress=False, workers=1, max_steps=128)
+        seconds = t["seconds"]
     finally:
         runner_module.Runner.gradients = original  # type: ignore[method-assign]
     errors = [abs(sum(o.scores) - (r.output - r.baseline_output)) / abs(r.output - r.baseline_output)
@@ -142,8 +139,6 @@ def main() -> None:
             steps[name] = float(np.mean([e.steps for e in exps]))
     report: dict = {
         "n_sentences": len(texts), "threads": args.threads, "rounds": args.rounds,
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-                    "torch": torch.__version__, "load_average_at_end": os.getloadavg()},
         "explain_sentences_per_s": {k: args.rounds * len(texts) / v for k, v in seconds.items()},
         "steps_mean": steps}
     model = copy.deepcopy(loaded.model).eval()
@@ -155,15 +150,15 @@ def main() -> None:
     bf.set_attn_implementation("eager")
     costs["bfloat16 eager attention"] = pass_cost(bf, torch.bfloat16)
     if args.compile:
-        start = time.perf_counter()
-        compiled = torch.compile(model, dynamic=True)
-        costs["float32 torch.compile (dynamic)"] = pass_cost(compiled, torch.float32)
-        report["torch_compile_first_call_s"] = time.perf_counter() - start
+        with timed() as t:
+            compiled = torch.compile(model, dynamic=True)
+            costs["float32 torch.compile (dynamic)"] = pass_cost(compiled, torch.float32)
+        report["torch_compile_first_call_s"] = t["seconds"]
     report["gradient_pass_ms_per_token"] = costs
     report["bf16_ig"] = bf16_accuracy(loaded, texts[:30])
     report["token_accuracy"] = token_accuracy(loaded, texts)
     print(json.dumps(report, indent=2))
-    atomic_write_json(args.out, report)
+    record("attribution_levers", "report", report, path=args.out)
 
 
 if __name__ == "__main__":

@@ -7,20 +7,20 @@ For each variant: the steps (quadrature nodes) and the rows actually run through
 sentence (baseline rows shared between texts counted once), the completeness errors, and the
 token deviation from a 128-node Gauss-Legendre reference (completeness error < 1e-5): L1
 (sum |a - ref| / sum |ref|) and max (max |a - ref| / max |ref|), median / p90 / max over the
-sentences. Results are appended under --label to bench/results/attribution_rows.json, so a
-run on an older checkout (PYTHONPATH=that/src) can sit beside the current one.
+sentences. Results are recorded (bench/common.py) under "SENTENCES/LABEL" in
+bench/results/attribution_rows.json (runs before it: under SENTENCES, then LABEL), so a run on
+an older checkout (PYTHONPATH=that/src) can sit beside the current one.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 
 import numpy as np
+from common import record
 
-RESULTS = Path(__file__).parent / "results" / "attribution_rows.json"
 VARIANTS = {
     "default": {},
     "5 nodes on the last third too": {"last_segment_nodes": 5},
@@ -88,14 +88,10 @@ def main() -> None:
                      "token_l1_median_p90_max": spread(l1),
                      "token_max_median_p90_max": spread(top)}
         print(args.label, name, out[name], flush=True)
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results.setdefault(args.sentences, {})[args.label] = {
+    path = record("attribution_rows", f"{args.sentences}/{args.label}", {
         "n": len(texts), "model": args.model, "reference": "128-node Gauss-Legendre",
-        "variants": out}
-    from textlens.store.files import atomic_write_text
-
-    atomic_write_text(RESULTS, json.dumps(results, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+        "variants": out})
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

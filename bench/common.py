@@ -30,6 +30,11 @@ VERSIONED = ("textlens", "torch", "transformers", "tokenizers", "numpy", "duckdb
 _START_LOAD = os.getloadavg()
 
 
+def load_average() -> list[float]:
+    """The 1, 5 and 15-minute load averages now (for scripts that sample it around each run)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def machine() -> dict[str, Any]:
     """Where the figures came from: cores, load average (at import and now), threads, versions."""
     try:
@@ -47,7 +52,7 @@ def machine() -> dict[str, Any]:
     return {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
             "python": platform.python_version(), "torch_threads": threads,
             "load_average_start": [round(x, 2) for x in _START_LOAD],
-            "load_average_end": [round(x, 2) for x in os.getloadavg()],
+            "load_average_end": load_average(),
             "versions": versions, "utc": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
@@ -62,17 +67,26 @@ def timed() -> Iterator[dict[str, float]]:
         box["seconds"] = time.perf_counter() - start
 
 
-def record(name: str, key: str, value: Any) -> Path:
-    """Merge `value` (JSON-serialisable) into bench/results/NAME.json under `key`, with the
-    machine block beside it; written atomically so a killed benchmark leaves the old file."""
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{name}.json"
+def record(name: str, key: str, value: Any, path: str | Path | None = None) -> Path:
+    """Merge `value` (JSON-serialisable) into bench/results/NAME.json (or `path`, a script's
+    --out) under `key`, with the machine block beside it; written atomically so a killed
+    benchmark leaves the old file."""
+    path = Path(path) if path is not None else RESULTS_DIR / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     results = json.loads(path.read_text()) if path.exists() else {}
     results[key] = {"machine": machine(), "result": value}
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(results, indent=2, default=_plain) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def result(entry: Any) -> Any:
+    """A key's value as `record` wrote it ({"machine", "result"}) or, in files written before
+    this helper, as the script stored it itself."""
+    if isinstance(entry, dict) and set(entry) == {"machine", "result"}:
+        return entry["result"]
+    return entry
 
 
 def _plain(value: Any) -> Any:

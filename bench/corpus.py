@@ -14,8 +14,8 @@
 3. Memory: peak RSS of a run (classification and aggregates, no explanations or domain check)
    over N speeches and over 4 x N (each speech repeated under a new id, by symbolic links in
    copies of the folder layout), each in a fresh process.
-The machine is shared with other engineers' jobs: the load average is recorded before and
-after each part, and times are upper bounds.
+The machine is shared with other engineers' jobs: each part is recorded with bench/common.py's
+machine block (load average at the start and the end), and times are upper bounds.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-RESULTS = ROOT / "bench" / "results" / "corpus.json"
+sys.path.insert(0, str(ROOT / "bench"))
+from common import record, timed  # noqa: E402  (after the paths it needs)
+
 MODEL = Path.home() / ".cache" / "textlens" / "models" / "sentiment-minilm"
 
 
@@ -41,18 +43,12 @@ def data_dir() -> Path:
 
 
 def save(key: str, value: dict) -> None:
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results[key] = value
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    record("corpus", key, value)
     print(json.dumps({key: value}, indent=2))
 
 
 def conditions() -> dict:
-    import torch
-
-    return {"threads": torch.get_num_threads(), "cpus": os.cpu_count(),
-            "torch": torch.__version__, "loadavg_before": os.getloadavg(),
-            "machine": "shared 2-core CPU machine, other engineers' jobs running: upper bounds"}
+    return {"note": "shared 2-core CPU machine, other engineers' jobs running: upper bounds"}
 
 
 def bare_forward(loaded, texts: list[str], batch_size: int = 128) -> float:
@@ -65,11 +61,10 @@ def bare_forward(loaded, texts: list[str], batch_size: int = 128) -> float:
     batches = [loaded.tokenizer.pad([{k: enc[k][i] for k in enc} for i in batch],
                                     return_tensors="pt")
                for batch in length_batches([len(x) for x in enc["input_ids"]], batch_size)]
-    start = time.perf_counter()
-    with torch.inference_mode():
+    with timed() as t, torch.inference_mode():
         for padded in batches:
             loaded.model(**padded).logits.float().softmax(-1)
-    return time.perf_counter() - start
+    return t["seconds"]
 
 
 def throughput(n_docs: int, rounds: int) -> None:
@@ -88,9 +83,9 @@ def throughput(n_docs: int, rounds: int) -> None:
     bare, pipeline = [], []
     for _ in range(rounds):
         bare.append(bare_forward(loaded, texts))
-        start = time.perf_counter()
-        rows = engine.predict(documents)
-        pipeline.append(time.perf_counter() - start)
+        with timed() as t:
+            rows = engine.predict(documents)
+        pipeline.append(t["seconds"])
     assert len(rows) == len(texts)
     save("throughput", {**info, "documents": len(documents), "sentences": len(texts),
                         "rounds": rounds, "bare_forward_s": bare, "pipeline_s": pipeline,
@@ -99,7 +94,7 @@ def throughput(n_docs: int, rounds: int) -> None:
                         "ratio_best": round(min(pipeline) / min(bare), 3),
                         "ratio_per_round": [round(p / b, 3) for p, b in zip(pipeline, bare,
                                                                              strict=True)],
-                        "target": "ratio <= 1.25", "loadavg_after": os.getloadavg()})
+                        "target": "ratio <= 1.25"})
 
 
 def full() -> None:
@@ -109,10 +104,11 @@ def full() -> None:
     info = conditions()
     out = Path(tempfile.mkdtemp(prefix="corpus-full-"))
     stamps: list[float] = []
-    start = time.perf_counter()
-    result = run(load_model(MODEL), "ungdc", out, CorpusOptions(data_dir=str(data_dir())),
-                 on_batch=lambda n: stamps.append(time.perf_counter()), progress=False)
-    total = time.perf_counter() - start
+    start = time.perf_counter()  # the batch stamps below are on this clock
+    with timed() as t:
+        result = run(load_model(MODEL), "ungdc", out, CorpusOptions(data_dir=str(data_dir())),
+                     on_batch=lambda n: stamps.append(time.perf_counter()), progress=False)
+    total = t["seconds"]
     classify = stamps[-1] - start
     save("full", {**info, "documents": result.n_documents, "sentences": result.n_sentences,
                   "bad_files": len(result.bad_files), "classification_s": round(classify, 1),
@@ -121,8 +117,7 @@ def full() -> None:
                   "sentences_per_s_total": round(result.n_sentences / total, 1),
                   "explained": len(result.explanations), "domain_far": result.domain_far,
                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-                  "target": "total < 600 s", "run_dir": str(out),
-                  "loadavg_after": os.getloadavg()})
+                  "target": "total < 600 s", "run_dir": str(out)})
 
 
 def memory_child(n_docs: int, factor: int) -> None:
@@ -138,11 +133,11 @@ def memory_child(n_docs: int, factor: int) -> None:
                 link = Path(tmp) / f"copy{copy}" / file.parent.name / file.name
                 link.parent.mkdir(parents=True, exist_ok=True)
                 link.symlink_to(file)
-        start = time.perf_counter()
-        result = run(load_model(MODEL), tmp, Path(tmp) / "run",
-                     CorpusOptions(sampling=SamplingOptions(size=0), domain_check=False,
-                                   report=False), progress=False)
-        seconds = time.perf_counter() - start
+        with timed() as t:
+            result = run(load_model(MODEL), tmp, Path(tmp) / "run",
+                         CorpusOptions(sampling=SamplingOptions(size=0), domain_check=False,
+                                       report=False), progress=False)
+        seconds = t["seconds"]
     print(json.dumps({"factor": factor, "documents": result.n_documents,
                       "sentences": result.n_sentences, "seconds": round(seconds, 1),
                       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -158,8 +153,7 @@ def memory(n_docs: int) -> None:
                              check=True, env={**os.environ, "TEXTLENS_PROGRESS": "0"})
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     save("memory", {**info, "runs": runs,
-                    "rss_growth_4x_mb": runs[1]["peak_rss_mb"] - runs[0]["peak_rss_mb"],
-                    "loadavg_after": os.getloadavg()})
+                    "rss_growth_4x_mb": runs[1]["peak_rss_mb"] - runs[0]["peak_rss_mb"]})
 
 
 def main() -> None:

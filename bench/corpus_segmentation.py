@@ -1,4 +1,5 @@
-"""Sentence segmentation of UN speeches, measured: writes bench/results/corpus_segmentation.json.
+"""Sentence segmentation of UN speeches, measured: records bench/results/corpus_segmentation.json
+(key "report", through bench/common.py).
 
     python bench/corpus_segmentation.py
 
@@ -15,13 +16,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+from common import record, timed  # noqa: E402  (after the paths it needs)
+
 GOLD = ROOT / "tests" / "data" / "ungdc_sentence_boundaries.jsonl"
-RESULTS = ROOT / "bench" / "results" / "corpus_segmentation.json"
 
 
 def systems():
@@ -67,9 +69,9 @@ def speed(data_dir: Path, n_docs: int = 100) -> dict:
     texts = [corpus.read(d).text for d in corpus.documents[:n_docs]]
     result = {}
     for name, split in systems().items():
-        start = time.perf_counter()
-        n = sum(len(split(t)) for t in texts)
-        seconds = time.perf_counter() - start
+        with timed() as t:
+            n = sum(len(split(text)) for text in texts)
+        seconds = t["seconds"]
         result[name] = {"documents": n_docs, "sentences": n, "seconds": round(seconds, 2),
                         "sentences_per_s": round(n / seconds)}
     return result
@@ -77,11 +79,9 @@ def speed(data_dir: Path, n_docs: int = 100) -> dict:
 
 def main() -> None:
     data_dir = Path(os.environ.get("TEXTLENS_DATA", ROOT.parent / "shared" / "data"))
-    load_before = os.getloadavg()
     result = {"accuracy": score(data_dir), "speed": speed(data_dir),
-              "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
               "note": "shared 2-core machine; speed figures are upper bounds on time"}
-    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    record("corpus_segmentation", "report", result)
     for name, r in result["accuracy"].items():
         if name != "gold":
             print(f"{name}: P {r['precision']:.3f} R {r['recall']:.3f} F1 {r['f1']:.3f} "

@@ -2,26 +2,25 @@
 against batches in input order, same batch size, interleaved rounds, on one device.
 
     python bench/embedding_speed.py [--device cuda] [--n 872]
-Results: bench/results/embedding_speed[_DEVICE].json (load average recorded: shared machines).
+Results: bench/results/embedding_speed[_DEVICE].json (key "report", with bench/common.py's
+machine block: shared machines).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from common import record, timed
 
 from textlens.data import load_dataset
 from textlens.latent import embeddings as embeddings_module
 from textlens.latent.embeddings import EmbeddingOptions, embed_qa, embed_texts
 from textlens.models import predict as predict_module
 from textlens.models.loading import load_model, new_model
-from textlens.store.files import atomic_write_json
 
 
 def input_order(lengths, batch_size, max_tokens=None):
@@ -30,14 +29,14 @@ def input_order(lengths, batch_size, max_tokens=None):
             for i in range(0, len(lengths), batch_size)]
 
 
-def timed(fn, device) -> tuple[float, object]:
+def time_task(fn, device) -> tuple[float, object]:
     if device.type == "cuda":
         torch.cuda.synchronize()
-    start = time.perf_counter()
-    out = fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - start, out
+    with timed() as t:
+        out = fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+    return t["seconds"], out
 
 
 def main() -> None:
@@ -52,7 +51,6 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    load_before = os.getloadavg()
     clf = load_model(args.model, device=args.device)
     qa = new_model("qa", device=args.device)  # untrained head: speed only
     texts = [e.text for e in load_dataset("sst2", "validation")][: args.n]
@@ -75,18 +73,17 @@ def main() -> None:
             predict_module.length_batches = batches
             embeddings_module.length_batches = batches
             for name, (fn, n) in tasks.items():
-                seconds, out = timed(fn, clf.device)
+                seconds, out = time_task(fn, clf.device)
                 rates[name][variant].append(n / seconds)
     predict_module.length_batches = embeddings_module.length_batches = sorted_batches
     report = {"device": args.device, "threads": args.threads, "batch_size": args.batch_size,
               "n_sentences": len(texts), "n_squad_questions": len(questions),
               "samples_per_s": {t: {v: float(np.mean(x)) for v, x in d.items()}
                                 for t, d in rates.items()},
-              "samples_per_s_by_round": rates,
-              "load_average_at_start": load_before, "load_average_at_end": os.getloadavg()}
+              "samples_per_s_by_round": rates}
     print(json.dumps(report, indent=2))
     suffix = "" if args.device == "cpu" else f"_{args.device.split(':')[0]}"
-    atomic_write_json(f"bench/results/embedding_speed{suffix}.json", report)
+    record(f"embedding_speed{suffix}", "report", report)
 
 
 if __name__ == "__main__":

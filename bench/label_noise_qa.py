@@ -20,11 +20,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from pathlib import Path
 
 import numpy as np
-from label_noise import CACHE, metrics, timed
+from common import timed
+from label_noise import CACHE, metrics, time_ranking
 
 QA_RATE = 0.05
 KINDS = ("moved", "swapped", "boundary")
@@ -72,8 +72,7 @@ def qa_features(model_dir: Path, questions: tuple[int, int] = (0, 0)) -> dict:
         loaded = load_qa_model(model_dir)
         feats = encode_qa(loaded.tokenizer, data, windowing.max_length, windowing.stride)
         starts, ends = [None] * len(feats.input_ids), [None] * len(feats.input_ids)
-        t = time.perf_counter()
-        with torch.inference_mode():
+        with timed() as forward, torch.inference_mode():
             for batch in length_batches([len(x) for x in feats.input_ids], 32):
                 items = [{"input_ids": feats.input_ids[i], "attention_mask": feats.attention_mask[i],
                           **({"token_type_ids": feats.token_type_ids[i]}
@@ -84,7 +83,7 @@ def qa_features(model_dir: Path, questions: tuple[int, int] = (0, 0)) -> dict:
                     n = len(feats.input_ids[i])
                     starts[i] = out.start_logits[row, :n].float().numpy()
                     ends[i] = out.end_logits[row, :n].float().numpy()
-        seconds = time.perf_counter() - t
+        seconds = forward["seconds"]
         offsets = np.concatenate([np.array([o if o is not None else (-1, -1) for o in window])
                                   for window in feats.offsets])
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -154,8 +153,8 @@ def unrelated_sentence(question: str, context: str, spans: list[tuple[int, int]]
 
 def plant_qa(f: dict, seed: int) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Noisy gold spans and each question's kind (clean, moved, swapped, boundary, control)."""
-    from textlens.latent.label_issues import sentence_spans
-    from textlens.latent.label_qa import mentions
+    from textlens.latent.issues.qa_signals import mentions
+    from textlens.latent.issues.text import sentence_spans
 
     rng = np.random.default_rng(seed)
     n = len(f["ids"])
@@ -224,16 +223,18 @@ def plant_qa(f: dict, seed: int) -> tuple[list[tuple[int, int]], np.ndarray]:
 
 
 def qa_rankings(f: dict, nbest: list, gold: list, seed: int
-                ) -> tuple[dict, np.ndarray, list[str]]:
-    """{name: (score, seconds)}, the textlens feature matrix (for fitting on tuning seeds) and
-    the kind textlens gives each question."""
-    from textlens.latent import label_qa
-    from textlens.latent.label_issues import qa_issue_score, qa_label_issues, span_confidence
+                ) -> tuple[dict, tuple[dict[str, np.ndarray], np.ndarray], list[str]]:
+    """{name: (score, seconds)}, the textlens feature table (named columns, for fitting on
+    tuning seeds) and the kind textlens gives each question."""
+    from label_qa_before import qa_issue_score
+
+    from textlens.latent.issues import qa_signals
+    from textlens.latent.issues.qa import qa_label_issues
 
     n = len(gold)
     loss_score = [gold_loss_and_score(f["windows"][i], gold[i]) for i in range(n)]
     loss = np.array([x[0] for x in loss_score])
-    samples = [label_qa.QASample(f["ids"][i], f["questions"][i], f["contexts"][i], *gold[i],
+    samples = [qa_signals.QASample(f["ids"][i], f["questions"][i], f["contexts"][i], *gold[i],
                                  nbest[i], float(loss[i]), *loss_score[i][2:]) for i in range(n)]
     rng = np.random.default_rng(seed + 11)
 
@@ -246,7 +247,7 @@ def qa_rankings(f: dict, nbest: list, gold: list, seed: int
         out = -1.0 - rng.random(n) * 1e-3
         for i, s in enumerate(samples):
             if nbest[i]:
-                conf = span_confidence([x[2] for x in nbest[i]])
+                conf = qa_signals.span_confidence([x[2] for x in nbest[i]])
                 r = qa_issue_score(s.question, s.context, [gold[i]], nbest[i][0][0],
                                    nbest[i][0][1], conf)
                 out[i] = r.score if r.score > 0 else out[i]
@@ -262,8 +263,8 @@ def qa_rankings(f: dict, nbest: list, gold: list, seed: int
             kinds[issue.id] = issue.kind
         return score
 
-    sig = label_qa.all_signals(samples)
-    features = np.stack([s.features() for s in sig])
+    sig = qa_signals.all_signals(samples)
+    features = qa_signals.feature_table(sig)
     rankings = {
         "loss": lambda: loss, "margin": margin, "random": lambda: rng.random(n),
         "textlens before #13": before, "textlens": textlens,
@@ -280,8 +281,8 @@ def qa_rankings(f: dict, nbest: list, gold: list, seed: int
                                                          for s in sig]),
         "signal: local loss at the ends": lambda: np.array([s.local_loss for s in sig]),
     }
-    out = {name: timed(fn) for name, fn in rankings.items()}
-    others = np.array([label_qa.other_mention_mass(s) for s in sig])
+    out = {name: time_ranking(fn) for name, fn in rankings.items()}
+    others = np.array([qa_signals.other_mention_mass(s) for s in sig])
     return out, (features, others), [kinds[s.id] for s in samples]
 
 
@@ -304,13 +305,10 @@ def qa_metrics(score: np.ndarray, kind: np.ndarray) -> dict:
 
 def run_qa(seeds: tuple[int, ...], questions: tuple[int, int] = (0, 0), model_dir: Path = MODEL,
            fit: bool = False) -> dict:
-    import os
-
-    load_start = list(os.getloadavg())
     f = qa_features(model_dir, questions)
-    t = time.perf_counter()
-    nbest = [nbest_of(w, c) for w, c in zip(f["windows"], f["contexts"], strict=True)]
-    nbest_s = time.perf_counter() - t
+    with timed() as t:
+        nbest = [nbest_of(w, c) for w, c in zip(f["windows"], f["contexts"], strict=True)]
+    nbest_s = t["seconds"]
     per_kind: dict = {}
     costs: dict = {}
     xs, ys, others = [], [], []
@@ -342,8 +340,7 @@ def run_qa(seeds: tuple[int, ...], questions: tuple[int, int] = (0, 0), model_di
     for name, runs in per_kind.items():
         result["metrics"][name] = {k: {m: round(float(np.mean([r[k][m] for r in runs])), 3)
                                        for m in runs[0][k]} for k in (*KINDS, "control")}
-    result.update(seeds=list(seeds), loadavg_start=load_start, loadavg_end=list(os.getloadavg()),
-                  cpus=os.cpu_count(), note="seconds on 2 CPU cores shared with other engineers' "
+    result.update(seeds=list(seeds), note="seconds on 2 CPU cores shared with other engineers' "
                                             "jobs: upper bounds; model_forward_s cached from the "
                                             "first run")
     for name, v in result["metrics"].items():

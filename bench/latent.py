@@ -1,4 +1,5 @@
-"""Benchmark of the latent analysis at scale; writes bench/results/latent.json.
+"""Benchmark of the latent analysis at scale; records each part in bench/results/latent.json
+(bench/common.py: one machine block a part).
 
     python bench/latent.py [--n 100000] [--skip-embed]
 
@@ -17,12 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
+from common import record, timed
 
 RESULTS = Path(__file__).parent / "results"
 MODELS = Path.home() / ".cache" / "textlens" / "models"
@@ -40,13 +39,13 @@ def bench_map(n: int) -> dict:
     from textlens.latent.projection import UMAPReducer
 
     x = synthetic(n)
-    t0 = time.perf_counter()
-    xy = UMAPReducer(seed=0).project(x)
-    t1 = time.perf_counter()
-    result = cluster(AffinityPropagationFinder(seed=0), x)
-    t2 = time.perf_counter()
-    return {"n": n, "dim": x.shape[1], "umap_s": round(t1 - t0, 1),
-            "affinity_propagation_s": round(t2 - t1, 1), "total_s": round(t2 - t0, 1),
+    with timed() as umap:
+        xy = UMAPReducer(seed=0).project(x)
+    with timed() as ap:
+        result = cluster(AffinityPropagationFinder(seed=0), x)
+    return {"n": n, "dim": x.shape[1], "umap_s": round(umap["seconds"], 1),
+            "affinity_propagation_s": round(ap["seconds"], 1),
+            "total_s": round(umap["seconds"] + ap["seconds"], 1),
             "clusters": int(len(np.unique(result.labels))), "ap_fitted_on": result.fitted_on,
             "map_finite": bool(np.isfinite(xy).all()), "target_s": 180}
 
@@ -55,15 +54,15 @@ def bench_similar(n: int, queries: int = 200) -> dict:
     from textlens.latent.neighbours import NeighbourIndex
 
     x = synthetic(n, seed=1)
-    t0 = time.perf_counter()
-    index = NeighbourIndex.build(x)
-    build = time.perf_counter() - t0
+    with timed() as t:
+        index = NeighbourIndex.build(x)
+    build = t["seconds"]
     rng = np.random.default_rng(0)
     times = []
     for pos in rng.integers(0, n, size=queries):
-        t = time.perf_counter()
-        index.query(int(pos), 10)
-        times.append((time.perf_counter() - t) * 1000)
+        with timed() as t:
+            index.query(int(pos), 10)
+        times.append(t["seconds"] * 1000)
     exact = NeighbourIndex(x)
     recall = []
     for pos in rng.integers(0, n, size=50):
@@ -88,17 +87,17 @@ def bench_embed(n: int = 256) -> dict:
            else new_model("classification", label_names=("neg", "pos"), device="cpu"))
     texts = [e.text for e in sst]
     embed_texts(clf, texts[:32])  # warm-up
-    t = time.perf_counter()
-    embed_texts(clf, texts, EmbeddingOptions(batch_size=64))
-    out["sst2"] = {"n": len(texts), "samples_per_s": round(len(texts) / (time.perf_counter() - t),
-                                                           1), "model": clf.source}
+    with timed() as t:
+        embed_texts(clf, texts, EmbeddingOptions(batch_size=64))
+    out["sst2"] = {"n": len(texts), "samples_per_s": round(len(texts) / t["seconds"], 1),
+                   "model": clf.source}
     squad = load_dataset("squad", "validation").head(n // 2)
     qa_dir = MODELS / "squad-minilm"
     qa = load_model(qa_dir, device="cpu") if qa_dir.exists() else new_model("qa", device="cpu")
-    t = time.perf_counter()
-    embed_qa(qa, list(squad.examples), options=EmbeddingOptions(batch_size=32))
-    out["squad"] = {"n": len(squad), "samples_per_s": round(len(squad) / (time.perf_counter() - t),
-                                                            1), "model": qa.source}
+    with timed() as t:
+        embed_qa(qa, list(squad.examples), options=EmbeddingOptions(batch_size=32))
+    out["squad"] = {"n": len(squad), "samples_per_s": round(len(squad) / t["seconds"], 1),
+                    "model": qa.source}
     return out
 
 
@@ -107,7 +106,7 @@ def flip_check(run: str, rate: float = 0.05, seeds: int = 5) -> dict:
 
     Uses the run's stored out-of-sample probabilities, so it measures the ranking, not the model.
     """
-    from textlens.latent.label_issues import classification_issues
+    from textlens.latent.issues.classification import classification_issues
     from textlens.store.run_db import query
 
     frame = query(run, "SELECT * FROM samples")
@@ -139,21 +138,15 @@ def main() -> None:
         print(json.dumps(flip_check(args.flip_check), indent=2))
         return
     os.environ.setdefault("TEXTLENS_PROGRESS", "0")
-    import torch
-
-    result = {"machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                          "python": sys.version.split()[0], "platform": platform.platform(),
-                          "note": "2 cores shared with other jobs; timings are upper bounds"}}
-    result["similar_100k"] = bench_similar(args.n)
-    print(json.dumps(result["similar_100k"]), flush=True)
-    result["similar_10k"] = bench_similar(10_000)
-    result["project_and_cluster"] = bench_map(args.n)
-    print(json.dumps(result["project_and_cluster"]), flush=True)
+    parts = {"similar_100k": lambda: bench_similar(args.n),
+             "similar_10k": lambda: bench_similar(10_000),
+             "project_and_cluster": lambda: bench_map(args.n)}
     if not args.skip_embed:
-        result["embedding_throughput"] = bench_embed()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+        parts["embedding_throughput"] = bench_embed
+    for key, part in parts.items():
+        value = {**part(), "note": "2 cores shared with other jobs; timings are upper bounds"}
+        record("latent", key, value, path=args.out)
+        print(json.dumps({key: value}), flush=True)
 
 
 if __name__ == "__main__":

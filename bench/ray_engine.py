@@ -1,5 +1,5 @@
 """Local engine vs Ray engine (a local Ray runtime) on the shared UNGDC speeches; writes
-bench/results/ray_engine.json.
+bench/results/ray_engine.json (key "report", through bench/common.py).
 
     python bench/ray_engine.py [--countries 20 | --all] [--rounds 2] [--embeddings 872] [--name N]
 
@@ -13,8 +13,9 @@ bench/results/ray_engine.json.
 
 The local engine runs torch with one thread per core; the Ray engine runs one single-threaded
 actor per core (the default sizing). The machine is shared: the load average is recorded before
-and after every timed run, and figures from a loaded machine are upper bounds on the overhead's
-noise, not clean timings.
+and after every timed run (bench/common.py's `load_average`, and its machine block around the
+whole), and figures from a loaded machine are upper bounds on the overhead's noise, not clean
+timings.
 """
 
 from __future__ import annotations
@@ -22,18 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
+from common import load_average, record, timed
+
 MODEL = Path.home() / ".cache" / "textlens" / "models" / "sentiment-minilm"
-
-
-def load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 def countries_where(n: int | None) -> str | None:
@@ -60,20 +56,20 @@ def corpus_run(engine: str, where: str | None) -> dict:
     torch.set_num_threads(os.cpu_count() or 1)
     options = CorpusOptions(where=where, sampling=SamplingOptions(size=0), n_boot=0,
                             domain_check=False, report=False, export=())
-    before = load()
-    t0 = time.perf_counter()
-    loaded = load_model(MODEL)
-    sentence_engine = None
-    if engine == "ray":
-        from textlens.corpus.ray_engine import RayEngine
+    before = load_average()
+    with timed() as t:
+        loaded = load_model(MODEL)
+        sentence_engine = None
+        if engine == "ray":
+            from textlens.corpus.ray_engine import RayEngine
 
-        sentence_engine = RayEngine(loaded, options.engine, EngineChoice("ray"))
-    with tempfile.TemporaryDirectory() as out:
-        result = run(loaded, "ungdc", out, options, engine=sentence_engine, progress=False)
-    wall = time.perf_counter() - t0
+            sentence_engine = RayEngine(loaded, options.engine, EngineChoice("ray"))
+        with tempfile.TemporaryDirectory() as out:
+            result = run(loaded, "ungdc", out, options, engine=sentence_engine, progress=False)
+    wall = t["seconds"]
     return {"engine": engine, "documents": result.n_documents, "sentences": result.n_sentences,
             "wall_s": round(wall, 1), "sentences_per_s": round(result.n_sentences / wall, 1),
-            "load_before": before, "load_after": load()}
+            "load_average_before": before, "load_average_after": load_average()}
 
 
 def ray_startup() -> dict:
@@ -85,17 +81,16 @@ def ray_startup() -> dict:
     from textlens.engines import EngineChoice
     from textlens.models.loading import load_model
 
-    t0 = time.perf_counter()
-    ray.init(include_dashboard=False, log_to_driver=False)
-    runtime = time.perf_counter() - t0
+    with timed() as runtime:
+        ray.init(include_dashboard=False, log_to_driver=False)
     loaded = load_model(MODEL)
-    t1 = time.perf_counter()
-    RayEngine(loaded, choice=EngineChoice("ray")).predict(
-        [Document(f"d{i}", "We welcome the agreement.") for i in range(2)])
-    actors = time.perf_counter() - t1
+    with timed() as actors:
+        RayEngine(loaded, choice=EngineChoice("ray")).predict(
+            [Document(f"d{i}", "We welcome the agreement.") for i in range(2)])
     ray.shutdown()
-    return {"runtime_start_s": round(runtime, 1), "actor_pool_first_batch_s": round(actors, 1),
-            "load": load()}
+    return {"runtime_start_s": round(runtime["seconds"], 1),
+            "actor_pool_first_batch_s": round(actors["seconds"], 1),
+            "load_average_after": load_average()}
 
 
 def embeddings(n: int) -> dict:
@@ -112,18 +107,20 @@ def embeddings(n: int) -> dict:
     torch.set_num_threads(os.cpu_count() or 1)
     texts = [e.text for e in load_dataset("sst2", "validation").head(n)]
     loaded, options = load_model(MODEL), EmbeddingOptions()
-    before, t0 = load(), time.perf_counter()
-    local = embed_texts(loaded, texts, options, progress=False)
-    t1 = time.perf_counter()
-    on_ray = embed_on_ray(loaded, pd.DataFrame({"text": texts}), options, EngineChoice("ray"))
-    t2 = time.perf_counter()
-    return {"samples": len(texts), "local_s": round(t1 - t0, 1), "ray_s": round(t2 - t1, 1),
-            "local_per_s": round(len(texts) / (t1 - t0), 1),
-            "ray_per_s": round(len(texts) / (t2 - t1), 1),
-            "ray_overhead_pct": round(100 * ((t2 - t1) / (t1 - t0) - 1), 1),
+    before = load_average()
+    with timed() as t:
+        local = embed_texts(loaded, texts, options, progress=False)
+    local_s = t["seconds"]
+    with timed() as t:
+        on_ray = embed_on_ray(loaded, pd.DataFrame({"text": texts}), options, EngineChoice("ray"))
+    ray_s = t["seconds"]
+    return {"samples": len(texts), "local_s": round(local_s, 1), "ray_s": round(ray_s, 1),
+            "local_per_s": round(len(texts) / local_s, 1),
+            "ray_per_s": round(len(texts) / ray_s, 1),
+            "ray_overhead_pct": round(100 * (ray_s / local_s - 1), 1),
             "max_abs_difference": float(np.abs(on_ray - local).max()),
             "ray_includes": "runtime start, actor start and model load",
-            "load_before": before, "load_after": load()}
+            "load_average_before": before, "load_average_after": load_average()}
 
 
 def main() -> None:
@@ -150,10 +147,8 @@ def main() -> None:
     startup = ray_startup()
     workers = os.cpu_count() or 1
     result = {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version(), "shared": True,
-                    "note": "shared by several engineers at once: load averages recorded; "
-                            "timings are upper bounds"},
+        "note": "shared by several engineers at once: load averages recorded; timings are "
+                "upper bounds",
         "model": str(MODEL), "selection": where or "all 975 speeches, 2016-2020",
         "documents": runs[0]["documents"], "sentences": sentences, "runs": runs,
         "median_wall_s": walls,
@@ -165,8 +160,7 @@ def main() -> None:
         "ray_startup": startup,
         "embeddings": embeddings(args.embeddings) if args.embeddings else None,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    record(args.name, "report", result)
     print(json.dumps({k: result[k] for k in ("median_wall_s", "median_sentences_per_s",
                                              "ray_overhead_pct")}, indent=2))
 

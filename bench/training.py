@@ -7,20 +7,18 @@ Run on a quiet machine (nothing else on the cores):
     TEXTLENS_DATA=../shared/data .venv/bin/python bench/training.py --task qa
     TEXTLENS_DATA=../shared/data .venv/bin/python bench/training.py --task classification \
         --compare-bare --steps 20 --rounds 2 [--device cuda] [--precision bf16]
-Results are merged into bench/results/training.json.
+Results are recorded (bench/common.py) under one key a configuration in
+bench/results/training.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import tempfile
-import time
 from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results" / "training.json"
+from common import record, timed
 
 
 def main() -> None:
@@ -46,35 +44,30 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     out = args.out or Path(tempfile.mkdtemp()) / "model"
-    started = time.perf_counter()
-    if args.task == "classification":
-        config = TrainConfig(args.steps or 400, 32, 5e-5, 64, seed=0)
-        record = train_classification(load_dataset("sst2", "train"),
-                                      load_dataset("sst2", "validation"), out, config)
-        headline = {"validation_accuracy": record["metrics"]["accuracy"],
-                    "validation_macro_f1": record["metrics"]["macro_f1"]}
-    else:
-        config = TrainConfig(args.steps or 312, 16, 1e-4, 256, seed=0)
-        record = train_qa(load_dataset("squad", "train"), load_dataset("squad", "validation"),
-                          out, config, stride=128)
-        m = record["metrics"]
-        headline = {"exact_match": m["exact_match"], "f1": m["f1"],
-                    "exact_match_stripped": m["stripped"]["exact_match"],
-                    "f1_stripped": m["stripped"]["f1"], "validation_questions": m["n"]}
-    total = time.perf_counter() - started
+    with timed() as total:
+        if args.task == "classification":
+            config = TrainConfig(args.steps or 400, 32, 5e-5, 64, seed=0)
+            trained = train_classification(load_dataset("sst2", "train"),
+                                           load_dataset("sst2", "validation"), out, config)
+            headline = {"validation_accuracy": trained["metrics"]["accuracy"],
+                        "validation_macro_f1": trained["metrics"]["macro_f1"]}
+        else:
+            config = TrainConfig(args.steps or 312, 16, 1e-4, 256, seed=0)
+            trained = train_qa(load_dataset("squad", "train"),
+                               load_dataset("squad", "validation"), out, config, stride=128)
+            m = trained["metrics"]
+            headline = {"exact_match": m["exact_match"], "f1": m["f1"],
+                        "exact_match_stripped": m["stripped"]["exact_match"],
+                        "f1_stripped": m["stripped"]["f1"], "validation_questions": m["n"]}
     result = {
-        "config": {k: record[k] for k in ("max_steps", "batch_size", "lr", "max_length", "seed")},
-        "train_seconds": record["seconds"],
-        "total_seconds_with_evaluation": round(total, 1),
+        "config": {k: trained[k] for k in ("max_steps", "batch_size", "lr", "max_length",
+                                           "seed")},
+        "train_seconds": trained["seconds"],
+        "total_seconds_with_evaluation": round(total["seconds"], 1),
         **headline,
         "threads": args.threads,
-        "cpu": platform.processor() or platform.machine(),
-        "load_average_at_end": os.getloadavg()[0],
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    existing[f"{args.task}_{record['max_steps']}_steps"] = result
-    RESULTS.write_text(json.dumps(existing, indent=2) + "\n")
+    record("training", f"{args.task}_{trained['max_steps']}_steps", result)
     print(json.dumps(result, indent=2))
 
 
@@ -136,20 +129,20 @@ def bare_loop(task: str, config, device: str, stride: int = 128) -> float:
                               enabled=config.precision == "bf16")
     if config.precision == "tf32":
         torch.set_float32_matmul_precision("high")
-    started = time.perf_counter()
-    for step, batch in enumerate(loader):
-        if step == config.max_steps:
-            break
-        batch = {k: v.to(loaded.device) for k, v in batch.items()}
-        with autocast:
-            loss = model(**batch).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        float(loss.detach())  # what a logging loop reads each step (and a GPU sync)
-    seconds = time.perf_counter() - started
+    with timed() as t:
+        for step, batch in enumerate(loader):
+            if step == config.max_steps:
+                break
+            batch = {k: v.to(loaded.device) for k, v in batch.items()}
+            with autocast:
+                loss = model(**batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            float(loss.detach())  # what a logging loop reads each step (and a GPU sync)
+    seconds = t["seconds"]
     torch.set_float32_matmul_precision("highest")
     return seconds / config.max_steps
 
@@ -161,12 +154,12 @@ def textlens_loop(task: str, config, device: str, stride: int = 128) -> float:
 
     out = Path(tempfile.mkdtemp()) / "model"
     if task == "classification":
-        record = train_classification(load_dataset("sst2", "train"), None, out, config,
-                                      device=device)
+        trained = train_classification(load_dataset("sst2", "train"), None, out, config,
+                                       device=device)
     else:
-        record = train_qa(load_dataset("squad", "train"), None, out, config, device=device,
-                          stride=stride)
-    return record["seconds"] / config.max_steps
+        trained = train_qa(load_dataset("squad", "train"), None, out, config, device=device,
+                           stride=stride)
+    return trained["seconds"] / config.max_steps
 
 
 def compare_bare(args) -> None:
@@ -174,7 +167,6 @@ def compare_bare(args) -> None:
 
     torch.set_num_threads(args.threads)
     config = _recipe(args.task, args.steps or 20, args.precision)
-    load_before = os.getloadavg()
     runs: dict[str, list[float]] = {"textlens": [], "bare": []}
     for r in range(args.rounds):
         names = ["textlens", "bare"] if r % 2 == 0 else ["bare", "textlens"]
@@ -188,13 +180,9 @@ def compare_bare(args) -> None:
         "seconds_per_step": mean, "seconds_per_step_by_round": runs,
         "ratio_textlens_over_bare": mean["textlens"] / mean["bare"],
         "device": args.device, "threads": args.threads, "rounds": args.rounds,
-        "cpu": platform.processor() or platform.machine(),
-        "load_average_at_start": load_before, "load_average_at_end": os.getloadavg(),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    existing[f"loop_vs_bare_{args.task}_{args.device}_{args.precision}_{args.threads}threads"] = result
-    RESULTS.write_text(json.dumps(existing, indent=2) + "\n")
+    record("training", f"loop_vs_bare_{args.task}_{args.device}_{args.precision}_"
+                       f"{args.threads}threads", result)
     print(json.dumps(result, indent=2))
 
 

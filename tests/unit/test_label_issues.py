@@ -5,8 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from textlens.latent import label_signals as signals
-from textlens.latent.label_issues import classification_issues
+from textlens.latent.issues import signals
+from textlens.latent.issues.classification import (
+    NearDuplicateConflict,
+    WrongClass,
+    class_evidence,
+    classification_issues,
+    combined_score,
+)
+
+
+class PlainTransition(WrongClass):
+    """The ablation the benchmark composes: the confident joint's transition as it is."""
+
+    def transition(self, labels: np.ndarray, model: np.ndarray
+                   ) -> tuple[np.ndarray, list[signals.NoiseDirection]]:
+        return signals.noise_transition(labels, model), []
 
 
 def two_class_probs(n: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -188,12 +202,13 @@ def test_one_way_flips_rank_above_what_the_confident_joint_finds() -> None:
     noisy = y.copy()
     noisy[list(flip)] = 0
     ids = [str(i) for i in range(n)]
-    hits, issues = {}, {}
-    for directional in (True, False):
-        issues[directional] = classification_issues(
-            ids, noisy, probs, ("neg", "pos"), embeddings=x.astype(np.float32),
-            directional=directional)
-        hits[directional] = len({int(i.id) for i in issues[directional][:240]} & flip)
+    issues = {True: classification_issues(ids, noisy, probs, ("neg", "pos"),
+                                          embeddings=x.astype(np.float32))}
+    evidence = class_evidence(noisy, probs, embeddings=x.astype(np.float32))
+    plain = combined_score([PlainTransition().find(evidence),
+                            NearDuplicateConflict().find(evidence)])
+    hits = {True: len({int(i.id) for i in issues[True][:240]} & flip),
+            False: len(set(np.argsort(-plain, kind="stable")[:240].tolist()) & flip)}
     loss = -np.log(probs[np.arange(n), noisy])
     by_loss = len(set(np.argsort(-loss)[:240].tolist()) & flip)
     assert hits[True] >= hits[False] + 15 and hits[True] >= by_loss + 15
@@ -244,11 +259,13 @@ def test_bag_of_words_head_finds_flips_an_unsure_model_cannot() -> None:
     noisy = y.copy()
     noisy[flip] = 1 - noisy[flip]
     ids = [str(i) for i in range(len(y))]
-    found = {}
-    for weight in (0.2, 0.0):
-        issues = classification_issues(ids, noisy, probs, ("neg", "pos"), texts=texts,
-                                       text_weight=weight)
-        found[weight] = len({int(i.id) for i in issues[:20]} & set(flip.tolist()))
+    issues = classification_issues(ids, noisy, probs, ("neg", "pos"), texts=texts)
+    # without the head: the same evidence but no bag-of-words view (texts kept for conflicts)
+    evidence = class_evidence(noisy, probs)
+    evidence = type(evidence)(evidence.labels, evidence.model, evidence.q, texts=tuple(texts))
+    no_words = combined_score([WrongClass().find(evidence), NearDuplicateConflict().find(evidence)])
+    found = {0.2: len({int(i.id) for i in issues[:20]} & set(flip.tolist())),
+             0.0: len(set(np.argsort(-no_words, kind="stable")[:20].tolist()) & set(flip.tolist()))}
     # without it only chance and near-duplicate conflicts (a small vocabulary) find any: 7
     assert found[0.2] >= 18 and found[0.0] <= 10
     top = classification_issues(ids, noisy, probs, ("neg", "pos"), texts=texts)[0]

@@ -8,9 +8,11 @@ import re
 import numpy as np
 import pytest
 
-from textlens.latent import label_qa
-from textlens.latent.label_issues import qa_label_issues
-from textlens.latent.label_qa import QASample
+from textlens.latent.issues import qa_signals
+from textlens.latent.issues.qa import assess, qa_label_issues
+from textlens.latent.issues.qa_signals import QASample
+from textlens.latent.issues.reasons import qa_reason
+from textlens.latent.issues.text import sentence_spans as lex_sentence_spans
 
 NAMES = ["Anna Berg", "Tomas Kell", "Rita Ossa", "Ivan Pohl", "Lena Quist", "Marco Ruiz"]
 CITIES = ["Smiljan", "Graz", "Tromso", "Leuven", "Aarhus", "Bergamo"]
@@ -44,7 +46,7 @@ def loss_of(nbest: tuple, gold: tuple[int, int]) -> float:
     """-log of the gold's n-best mass; a gold outside the n best gets 16, the scale of a real
     model's cross-entropy there (squad-minilm on tuning questions: median 17.8 for golds moved
     outside its n best, 11.5 for clean golds it misses)."""
-    probs = label_qa.nbest_probabilities(nbest)
+    probs = qa_signals.nbest_probabilities(nbest)
     mass = sum(p for (a, b, _), p in zip(nbest, probs, strict=True) if (a, b) == gold)
     return float(-np.log(mass)) if mass > 0 else 16.0
 
@@ -83,11 +85,11 @@ def test_nbest_probabilities_mentions_and_token_f1() -> None:
     from scipy.special import softmax
 
     nbest = ((0, 3, 2.0), (4, 8, 1.0), (0, 8, -1.0))
-    assert label_qa.nbest_probabilities(nbest) == pytest.approx(softmax([2.0, 1.0, -1.0]))
+    assert qa_signals.nbest_probabilities(nbest) == pytest.approx(softmax([2.0, 1.0, -1.0]))
     text = "Graz is in Austria; Graz is old."
-    assert label_qa.mentions(text, "Graz") == [m.start() for m in re.finditer("Graz", text)]
-    assert label_qa.token_f1("the river Trent", "Trent river") == pytest.approx(1.0)
-    assert label_qa.token_f1("100 kilometres", "100 miles") == pytest.approx(0.5)
+    assert qa_signals.mentions(text, "Graz") == [m.start() for m in re.finditer("Graz", text)]
+    assert qa_signals.token_f1("the river Trent", "Trent river") == pytest.approx(1.0)
+    assert qa_signals.token_f1("100 kilometres", "100 miles") == pytest.approx(0.5)
 
 
 def test_signals_by_hand() -> None:
@@ -95,32 +97,32 @@ def test_signals_by_hand() -> None:
     question, answer = qas[0]  # Where was Anna Berg born? -> Smiljan
     first, second = context.index(answer), context.rindex(answer)
     nbest = ((first, first + 7, 3.0), (first, first + 15, 2.0), (0, 4, 1.0))
-    p = label_qa.nbest_probabilities(nbest)
-    other_mention = label_qa.signals(QASample("x", question, context, second, second + 7, nbest,
+    p = qa_signals.nbest_probabilities(nbest)
+    other_mention = qa_signals.signals(QASample("x", question, context, second, second + 7, nbest,
                                               2.0))
     assert other_mention.mass_text == pytest.approx(p[0])  # same text, other mention
     assert other_mention.mass_exact == 0.0 and other_mention.mass_overlap == 0.0
-    extended = label_qa.signals(QASample("x", question, context, first, first + 15, nbest, 1.0))
+    extended = qa_signals.signals(QASample("x", question, context, first, first + 15, nbest, 1.0))
     assert extended.mass_exact == pytest.approx(p[1])
     assert extended.mass_overlap == pytest.approx(p[0] + p[1])
-    assert extended.features()[3] == pytest.approx(p[0])  # boundary mass
+    assert extended.features()["boundary_mass"] == pytest.approx(p[0])  # boundary mass
     assert extended.one_end_mass == pytest.approx(p[0])  # same start, other end
     # "Where was Anna Berg born?": content words anna, berg, born; the observatory sentence
     # shares none, the first sentence all three
     obs = context.index("observatory")
-    moved = label_qa.signals(QASample("x", question, context, obs, obs + 11, nbest, 5.0))
+    moved = qa_signals.signals(QASample("x", question, context, obs, obs + 11, nbest, 5.0))
     assert moved.gold_relatedness == 0.0 and moved.relatedness_gap == pytest.approx(1.0)
     assert moved.p_top == pytest.approx(p[0]) and moved.loss == 5.0
 
 
 def test_claimed_by_another_question_on_the_same_context() -> None:
     samples, kinds = build(contexts=2)
-    claimed = label_qa.claimed_scores(samples)
+    claimed = qa_signals.claimed_scores(samples)
     swapped = [i for i, k in enumerate(kinds) if k == "swapped"]
     assert len(swapped) == 2
     for i in swapped:
         partner = next(j for j in swapped if j != i)
-        p_top = label_qa.nbest_probabilities(samples[partner].nbest)[0]
+        p_top = qa_signals.nbest_probabilities(samples[partner].nbest)[0]
         assert claimed[i] == (pytest.approx(p_top), samples[partner].id)
     assert all(claimed[i][0] == 0.0 for i, k in enumerate(kinds) if k == "clean")
 
@@ -140,7 +142,7 @@ def test_planted_qa_noise_ranks_first_and_controls_are_not_flagged() -> None:
     assert {i.id for i in issues[:len(span_errors)]} == set(span_errors)
     assert all(by_id[i].kind == "wrong span" and by_id[i].flagged for i in span_errors)
     index = {s.id: s for s in samples}
-    assert all(label_qa.kind_of(label_qa.signals(index[i])) == "wrong boundary"
+    assert all(assess([qa_signals.signals(index[i])])[1][0] == "wrong boundary"
                for i in boundaries)
     assert all(by_id[i].kind in ("wrong boundary", "none") for i in boundaries)  # none: < 0.5
     clean = [i for i, k in kind_of.items() if k == "clean"]
@@ -158,17 +160,17 @@ def test_ambiguous_when_two_spans_in_related_sentences_share_the_mass() -> None:
     question = "What was the first spacecraft to circle the Moon?"
     zond, apollo = context.index("Zond 5"), context.index("Apollo 8")
     nbest = ((apollo, apollo + 8, 3.0), (zond, zond + 6, 2.8), (0, 4, 0.0))
-    sig = label_qa.signals(QASample("z", question, context, zond, zond + 6, nbest, 1.5))
-    assert label_qa.kind_of(sig) == "ambiguous" and not sig.top_in_gold_sentence
-    assert "review as ambiguous" in label_qa.reason_of(sig, "ambiguous")
-    same = label_qa.signals(QASample("s", question, context, zond, zond + 6,
+    sig = qa_signals.signals(QASample("z", question, context, zond, zond + 6, nbest, 1.5))
+    assert assess([sig])[1][0] == "ambiguous" and not sig.top_in_gold_sentence
+    assert "review as ambiguous" in qa_reason(sig, "ambiguous")
+    same = qa_signals.signals(QASample("s", question, context, zond, zond + 6,
                                      ((context.index("Moon"), context.index("Moon") + 4, 3.0),
                                       (apollo, apollo + 8, 2.8)), 1.5))
     assert same.top_in_gold_sentence  # the rival sits in the gold's own sentence
     obs = context.index("Earth")
-    wrong = label_qa.signals(QASample("w", question, context, obs, obs + 5,
+    wrong = qa_signals.signals(QASample("w", question, context, obs, obs + 5,
                                       ((apollo, apollo + 8, 6.0),), 7.0))
-    assert label_qa.kind_of(wrong) == "wrong span"
+    assert assess([wrong])[1][0] == "wrong span"
 
 
 def test_qa_samples_read_the_samples_table() -> None:
@@ -177,7 +179,7 @@ def test_qa_samples_read_the_samples_table() -> None:
 
     import pandas as pd
 
-    from textlens.latent.label_issues import qa_samples
+    from textlens.latent.issues.qa_signals import qa_samples
 
     context, qas = fact_context(1)
     start = context.index(qas[0][1])
@@ -212,19 +214,19 @@ def test_end_losses_and_size_gap_by_hand() -> None:
     b = a + len(answer)
     long_end = b + len(" long.")
     nbest = ((a, b, 3.0), (a, a + 3, 2.5), (0, 4, 1.0))
-    sig = label_qa.signals(QASample("x", question, context, a, long_end, nbest, 9.0, 1.5))
+    sig = qa_signals.signals(QASample("x", question, context, a, long_end, nbest, 9.0, 1.5))
     assert (sig.start_loss, sig.end_loss) == (1.5, pytest.approx(7.5))
     assert sig.size_gap == 1  # "126 kilometres long." vs "126 kilometres"
-    row = dict(zip(label_qa.FEATURES, sig.features(), strict=True))
+    row = sig.features()
     assert row["end_loss_gap"] == pytest.approx(6.0) and row["max_end_loss"] == pytest.approx(7.5)
     assert row["min_end_loss"] == pytest.approx(1.5) and row["abs_size_gap"] == 1.0
-    even = label_qa.signals(QASample("x", question, context, a, long_end, nbest, 9.0))
+    even = qa_signals.signals(QASample("x", question, context, a, long_end, nbest, 9.0))
     assert even.start_loss == even.end_loss == pytest.approx(4.5)
-    cut = label_qa.signals(QASample("x", question, context, a, a + 3, nbest[1:], 9.0, 1.5))
+    cut = qa_signals.signals(QASample("x", question, context, a, a + 3, nbest[1:], 9.0, 1.5))
     assert cut.size_gap == 0  # the likeliest overlapping span is the gold itself
-    shorter = label_qa.signals(QASample("x", question, context, a, a + 3, nbest, 9.0, 1.5))
+    shorter = qa_signals.signals(QASample("x", question, context, a, a + 3, nbest, 9.0, 1.5))
     assert shorter.size_gap == -1
-    reason = label_qa.reason_of(sig, "wrong boundary")
+    reason = qa_reason(sig, "wrong boundary")
     assert "the loss sits at the gold's end (7.5, its start 1.5)" in reason
     assert "1 word(s) longer" in reason
 
@@ -307,6 +309,32 @@ def test_a_costly_end_nearby_ranks_above_a_cheap_one() -> None:
     near = QASample("near", question, context, *gold, nbest, 10.0, 3.0, 0.2)
     issues = {i.id: i for s in (off, near) for i in qa_label_issues([s])}
     assert issues["off"].score > issues["near"].score
-    sig = label_qa.signals(off)
-    assert dict(zip(label_qa.FEATURES, sig.features(), strict=True))["local_loss"] == 6.0
-    assert "start x end only 0% (local loss 6.0)" in label_qa.reason_of(sig, "wrong boundary")
+    sig = qa_signals.signals(off)
+    assert sig.features()["local_loss"] == 6.0
+    assert "start x end only 0% (local loss 6.0)" in qa_reason(sig, "wrong boundary")
+
+
+def test_the_benchmark_baseline_prefers_a_confident_span_in_the_related_sentence() -> None:
+    """bench/label_qa_before.py, the score before #13 (moved out of the library; the
+    benchmark's "textlens before #13" row depends on it)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "bench" / "label_qa_before.py"
+    spec = importlib.util.spec_from_file_location("label_qa_before", path)
+    assert spec is not None and spec.loader is not None
+    before = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = before  # dataclasses look their module up there
+    spec.loader.exec_module(before)
+    context = ("Tesla was born in Smiljan in 1856. He later moved to New York. "
+               "The weather there was cold that winter.")
+    question = "Where was Tesla born?"
+    pred = (context.index("Smiljan"), context.index("Smiljan") + 7)
+    moved = context.index("cold")
+    issue = before.qa_issue_score(question, context, [(moved, moved + 4)], *pred, confidence=0.9)
+    clean = before.qa_issue_score(question, context, [pred], *pred, confidence=0.9)
+    unsure = before.qa_issue_score(question, context, [(moved, moved + 4)], *pred, confidence=0.1)
+    assert issue.score > unsure.score > 0 and clean.score == 0
+    assert issue.gold_relatedness == 0 and issue.predicted_relatedness > 0.5
+    assert len(lex_sentence_spans(context)) == 3

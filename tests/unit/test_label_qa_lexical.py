@@ -7,10 +7,11 @@ import math
 
 import pytest
 
-from textlens.latent import label_qa
-from textlens.latent import label_qa_lexical as lex
-from textlens.latent.label_issues import qa_label_issues
-from textlens.latent.label_qa import QASample
+from textlens.latent.issues import qa_signals
+from textlens.latent.issues import text as lex
+from textlens.latent.issues.qa import qa_label_issues
+from textlens.latent.issues.qa_signals import QASample
+from textlens.latent.issues.reasons import qa_reason
 
 CONTEXT = ("Harvard bought land in Allston in 1989. Harvard students study law. "
            "Harvard owns a forest.")
@@ -55,13 +56,13 @@ def test_signals_carry_the_lexical_values() -> None:
     year = CONTEXT.index("1989")
     nbest = ((year, year + 4, 5.0), (0, 7, 1.0))
     gold = CONTEXT.index("students study")  # "students study": no year, other sentence
-    sig = label_qa.signals(QASample("x", question, CONTEXT, gold, gold + 14, nbest, 15.0))
+    sig = qa_signals.signals(QASample("x", question, CONTEXT, gold, gold + 14, nbest, 15.0))
     spans, values = lex.idf_relatedness(question, CONTEXT)
     assert sig.gold_rank == lex.sentence_rank(values, {1}) == pytest.approx(0.5)
     assert sig.idf_gap == pytest.approx(values[0] - values[1])
     assert sig.type_mismatch and sig.top_has_type and sig.expected_type == "date"
     assert sig.gold_sentence_mass == 0.0  # neither n-best span lies in the gold's sentence
-    ok = label_qa.signals(QASample("y", question, CONTEXT, year, year + 4, nbest, 0.1))
+    ok = qa_signals.signals(QASample("y", question, CONTEXT, year, year + 4, nbest, 0.1))
     assert not ok.type_mismatch and ok.gold_rank == 0.0
     assert ok.gold_sentence_mass == pytest.approx(1.0)  # both spans are in sentence 0
 
@@ -73,16 +74,16 @@ def test_mutual_claims_by_hand() -> None:
     q2 = ((graz, graz + 4, 2.0), (vienna, vienna + 6, 2.0))  # split evenly
     samples = [QASample("a", "Where was Anna born?", context, graz, graz + 4, q1, 5.0),
                QASample("b", "Where did Anna study?", context, vienna, vienna + 6, q2, 1.0)]
-    p1, p2 = label_qa.nbest_probabilities(q1), label_qa.nbest_probabilities(q2)
+    p1, p2 = qa_signals.nbest_probabilities(q1), qa_signals.nbest_probabilities(q2)
     # a's n-best on b's gold (Vienna) = p1[0]; b's on a's gold (Graz) = p2[0]
     expected = min(p1[0], p2[0])
-    claims = label_qa.mutual_claims(samples)
+    claims = qa_signals.mutual_claims(samples)
     assert [c for c, _ in claims] == pytest.approx([expected, expected])
     assert [by for _, by in claims] == ["b", "a"]
     alone = [QASample("c", "Where?", "Elsewhere entirely.", 0, 9, ((0, 9, 1.0),), 0.1)]
-    assert label_qa.mutual_claims(samples + alone)[2] == (0.0, "")  # alone on its context
-    sig = label_qa.all_signals(samples)[0]
-    assert sig.mutual_with == "b" and "question b's put" in label_qa.reason_of(sig,
+    assert qa_signals.mutual_claims(samples + alone)[2] == (0.0, "")  # alone on its context
+    sig = qa_signals.all_signals(samples)[0]
+    assert sig.mutual_with == "b" and "question b's put" in qa_reason(sig,
                                                                                   "wrong span")
 
 
@@ -133,9 +134,9 @@ def test_mutual_claim_moves_the_rank() -> None:
 
     swapped = questions((graz, graz + 4), (vienna, vienna + 6))
     plain = questions((dog, dog + 3), (dog, dog + 3))
-    assert [c for c, _ in label_qa.claimed_scores(swapped)] == [0.0, 0.0]
-    assert [c for c, _ in label_qa.mutual_claims(plain)] == [0.0, 0.0]
-    assert min(c for c, _ in label_qa.mutual_claims(swapped)) > 0.3
+    assert [c for c, _ in qa_signals.claimed_scores(swapped)] == [0.0, 0.0]
+    assert [c for c, _ in qa_signals.mutual_claims(plain)] == [0.0, 0.0]
+    assert min(c for c, _ in qa_signals.mutual_claims(swapped)) > 0.3
     high = {i.id: i.score for i in qa_label_issues(swapped)}
     low = {i.id: i.score for i in qa_label_issues(plain)}
     assert high["a"] > low["a"] and high["b"] > low["b"]

@@ -11,12 +11,10 @@ from textlens.latent.clustering import (
     KMeansFinder,
     cluster,
 )
-from textlens.latent.label_issues import (
+from textlens.latent.issues.classification import (
     classification_issues,
     cleanlab_ranking,
     crossval_probabilities,
-    qa_issue_score,
-    sentence_spans,
 )
 from textlens.latent.neighbours import NeighbourIndex
 from textlens.latent.projection import PCAReducer, TSNEReducer
@@ -89,20 +87,6 @@ def test_flipped_labels_rank_first() -> None:
     ranked = cleanlab_ranking(noisy, probs)
     if ranked is not None:
         assert len(set(ranked[:15].tolist()) & set(flipped.tolist())) >= 13
-
-
-def test_qa_score_prefers_a_confident_span_in_the_related_sentence() -> None:
-    context = ("Tesla was born in Smiljan in 1856. He later moved to New York. "
-               "The weather there was cold that winter.")
-    question = "Where was Tesla born?"
-    pred = (context.index("Smiljan"), context.index("Smiljan") + 7)
-    moved = context.index("cold")
-    issue = qa_issue_score(question, context, [(moved, moved + 4)], *pred, confidence=0.9)
-    clean = qa_issue_score(question, context, [pred], *pred, confidence=0.9)
-    unsure = qa_issue_score(question, context, [(moved, moved + 4)], *pred, confidence=0.1)
-    assert issue.score > unsure.score > 0 and clean.score == 0
-    assert issue.gold_relatedness == 0 and issue.predicted_relatedness > 0.5
-    assert len(sentence_spans(context)) == 3
 
 
 def test_near_miss_is_punctuation_only() -> None:

@@ -190,30 +190,6 @@ def test_killed_run_leaves_no_database_and_resumes(tmp_path, data_dir) -> None:
     assert int(query(out, "SELECT count(*) AS n FROM samples")["n"][0]) == 96
 
 
-def test_qa_issue_score_finds_gold_moved_to_unrelated_sentence(data_dir) -> None:
-    """A model answering right; six golds moved to the least related sentence must rank first."""
-    from textlens.latent.label_issues import qa_issue_score, qa_issues, relatedness, sentence_spans
-
-    data = [e for e in load_dataset("squad", "validation", data_dir=data_dir).sample(400, seed=2)
-            if len(sentence_spans(e.context)) >= 4][:30]
-    moved_ids, scores = set(), []
-    for i, ex in enumerate(data):
-        a = ex.answers[0]
-        gold = [(a.start, a.end)]
-        if i % 5 == 0:
-            spans = sentence_spans(ex.context)
-            far = min(spans, key=lambda s: relatedness(ex.question, ex.context[s[0]:s[1]]))
-            if not far[0] <= a.start < far[1]:
-                gold = [(far[0], far[0] + 5)]
-                moved_ids.add(ex.id)
-        scores.append(qa_issue_score(ex.question, ex.context, gold, a.start, a.end, 0.9))
-    issues = qa_issues([e.id for e in data], scores)
-    assert len(moved_ids) >= 5
-    top = {issue.id for issue in issues[:len(moved_ids)]}
-    assert len(top & moved_ids) >= len(moved_ids) - 1
-    assert all(issue.id in moved_ids for issue in issues)
-
-
 def test_changed_label_recomputes_only_its_prediction_chunk(clf_run, data_dir) -> None:
     data = sst2_mix(data_dir, marked=True)
     first = data.examples[0]

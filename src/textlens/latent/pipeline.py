@@ -20,8 +20,10 @@ import pandas as pd
 
 from textlens.data.types import Dataset
 from textlens.errors import InputError, TextlensError
-from textlens.latent import label_issues as li
 from textlens.latent import tables
+from textlens.latent.issues import classification as li
+from textlens.latent.issues.qa import qa_label_issues
+from textlens.latent.issues.qa_signals import qa_samples
 from textlens.latent.neighbours import NeighbourIndex
 from textlens.latent.options import AnalysisOptions
 from textlens.latent.pointcloud import Cloud, PointCloud
@@ -238,7 +240,7 @@ def slice_table(frame: pd.DataFrame, min_size: int) -> pd.DataFrame:
 def label_issues_step(frame: pd.DataFrame, vectors: np.ndarray, qa: bool,
                       names: tuple[str, ...] | None, options: AnalysisOptions,
                       origin: Source | None = None) -> tuple[pd.DataFrame, IssueSummary]:
-    """Likely label errors (the `label_issues` module's detectors) and a summary for the page.
+    """Likely label errors (`latent.issues`' detectors) and a summary for the page.
 
     Stored embeddings without labels have none to dispute (an empty table, "none"); with labels
     but no probabilities every row gets the cross-validated head's."""
@@ -248,7 +250,7 @@ def label_issues_step(frame: pd.DataFrame, vectors: np.ndarray, qa: bool,
     if origin is not None and not origin.probabilities:
         options = replace(options, issue_probabilities="crossval")
     if qa:
-        issues = pd.DataFrame([asdict(i) for i in li.qa_label_issues(li.qa_samples(frame))],
+        issues = pd.DataFrame([asdict(i) for i in qa_label_issues(qa_samples(frame))],
                               columns=ISSUE_COLUMNS)
         return issues, IssueSummary("model", 0, int(issues["flagged"].sum()), None)
     probs, source = tables.probabilities(frame), options.issue_probabilities

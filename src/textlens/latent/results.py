@@ -81,7 +81,7 @@ class CleanlabAgreement:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, float]) -> CleanlabAgreement:
-        """From `label_issues.agreement`'s mapping (its `topN_in_cleanlab` key names N)."""
+        """From `issues.classification.agreement`'s mapping (its `topN_in_cleanlab` key names N)."""
         top_key = next(k for k in values if k.startswith("top") and k.endswith("_in_cleanlab"))
         return cls(int(values["ours_flagged"]), int(values["cleanlab_flagged"]),
                    float(values["jaccard"]), int(top_key[3:-len("_in_cleanlab")]),

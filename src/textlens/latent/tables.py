@@ -15,7 +15,7 @@ import pandas as pd
 
 from textlens.data.types import Dataset, QAExample, TextExample
 from textlens.errors import DataError
-from textlens.latent.label_issues import span_confidence
+from textlens.latent.issues.qa_signals import span_confidence
 from textlens.latent.summaries import answer_type, question_type
 from textlens.models.loading import LoadedModel
 
@@ -85,7 +85,7 @@ def predict_chunk(loaded: LoadedModel, dataset: Dataset, part: slice,
             "nbest": [json.dumps([[s.start_char, s.end_char, round(s.score, 4)] for s in p.nbest])
                       for p in preds],  # n-best agreement for the label-issue detector
             "loss": [np.nan if p.loss is None else p.loss for p in preds],
-            # the start CE alone: a boundary error makes one end costly (label_qa)
+            # the start CE alone: a boundary error makes one end costly (issues.qa_signals)
             "start_loss": [np.nan if p.start_loss is None else p.start_loss for p in preds],
             "local_loss": [np.nan if p.local_loss is None else p.local_loss for p in preds]})
     out = predict_classification(loaded, [e.text for e in examples], [e.label for e in examples],

@@ -1,4 +1,8 @@
-"""Text-only QA label signals: how the gold span reads, whatever the model thinks.
+"""Text-only helpers of the label detectors: content words, sentences, relatedness to a
+question, and the QA signals that read the gold span alone, whatever the model thinks.
+
+- `content_words` / `relatedness`: the share of a question's content words (stop words out,
+  a plural -s dropped) that a sentence contains.
 
 - `sentence_rank`: where the gold's sentence stands among the context's sentences by
   IDF-weighted overlap with the question's content words (0 = the most related sentence, 1 =
@@ -15,8 +19,6 @@ from __future__ import annotations
 
 import math
 import re
-
-from textlens.latent.label_issues import content_words, sentence_spans
 
 _FUNCTION_WORDS = ("a an the and or but nor so yet of in on at to for from by with about as into "
                    "onto over under than that which who whom whose what when where while if "
@@ -35,6 +37,40 @@ _ASKS_NUMBER = re.compile(r"\bhow (many|much|long|far|old|large|big|tall|high)\b
                           r"\bwhat (percentage|percent|number|amount)\b")
 _ASKS_DATE = re.compile(r"\b(when|what year|which year|what decade|what century|what date)\b")
 _ASKS_NAME = re.compile(r"\b(who|whom|whose)\b")
+_SENTENCE = re.compile(r"(?<=[.!?])[\"'”’)]*\s+")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _stopwords() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-case words minus stop words, with a plural -s dropped (a crude, cheap stem)."""
+    stop = _stopwords()
+    words = set()
+    for w in _WORD.findall(text.lower()):
+        if w in stop or len(w) < 2:
+            continue
+        words.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
+    return words
+
+
+def sentence_spans(context: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for match in _SENTENCE.finditer(context):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(context)))
+    return [s for s in spans if s[1] > s[0]]
+
+
+def relatedness(question: str, sentence: str) -> float:
+    """Fraction of the question's content words that occur in the sentence."""
+    q = content_words(question)
+    return len(q & content_words(sentence)) / len(q) if q else 0.0
 
 
 def sentence_index(spans: list[tuple[int, int]], char: int) -> int:
