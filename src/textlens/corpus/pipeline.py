@@ -76,7 +76,7 @@ def run(model: Any, data: str | Path, out: str | Path, options: CorpusOptions | 
         progress: bool = True) -> CorpusResult:
     """Classify every sentence of the corpus and write RUN (resuming a killed run)."""
     from textlens.models.loading import ensure_loaded
-    from textlens.store.corpus_db import open_store
+    from textlens.store.corpus_db import carry_validation, open_store, restore_validation
 
     options = options or CorpusOptions()
     corpus, group_by = prepare(data, options)
@@ -91,9 +91,12 @@ def run(model: Any, data: str | Path, out: str | Path, options: CorpusOptions | 
     engine = engine or LocalEngine(loaded, options.engine)
     run_dir = Path(out)
     fingerprint = _fingerprint(loaded, corpus, options)
+    kept = {}
     if options.overwrite:
+        kept = carry_validation(run_dir)  # the researcher's labels outlive --overwrite
         _clear_run(run_dir)
     with open_store(run_dir, fingerprint, corpus.metadata_frame(), loaded.label_names) as con:
+        restore_validation(con, kept)
         resumed = _classify(con, corpus, engine, options, loaded.label_names, sign_of, on_batch,
                             progress)
         return finish(con, run_dir, corpus, loaded, group_by, options, labels_out, sign_of,

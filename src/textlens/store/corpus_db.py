@@ -136,3 +136,96 @@ def replace_tables(con: duckdb.DuckDBPyConnection, tables: Mapping[str, pd.DataF
 
 def read_table(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     return con.execute(sql).fetchdf()
+
+
+# The researcher's validation work (the drawn sample and the labels given to it) outlives a
+# rerun of `corpus` into the same RUN, like the dashboard's reviews outlive a rerun of analyze.
+VALIDATION_TABLES = ("validation", "validation_labels")
+
+
+@contextmanager
+def connect(run_dir: str | Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An existing corpus run's database (a clear error when RUN holds none)."""
+    import duckdb
+
+    path = db_path(run_dir)
+    if not path.exists():
+        raise DataError(f"No corpus run at '{run_dir}' ({DB_NAME} missing).",
+                        "run `textlens corpus --model M --data D --out RUN` first and pass RUN.")
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+        if "sentences" not in tables:
+            raise DataError(f"'{run_dir}' is not a corpus run (no sentences table).",
+                            "pass the --out folder of a `textlens corpus` run.")
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_label_table(con: duckdb.DuckDBPyConnection) -> None:
+    """The append-only label log: the current label of a sentence is its row with the highest
+    seq; undo writes a NULL label (history is never rewritten)."""
+    con.execute("CREATE TABLE IF NOT EXISTS validation_labels (validation_id VARCHAR, "
+                "label VARCHAR, source VARCHAR, in_sample BOOLEAN, decided_at TIMESTAMP, "
+                "seq BIGINT)")
+
+
+def append_labels(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
+    """Append (validation_id, label, source, in_sample) rows in one transaction, numbering them
+    after the last seq."""
+    ensure_label_table(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        start = con.execute("SELECT coalesce(max(seq), 0) FROM validation_labels").fetchall()[0][0]
+        frame = rows[["validation_id", "label", "source", "in_sample"]].assign(
+            decided_at=pd.Timestamp.now(tz="UTC").tz_localize(None),
+            seq=range(int(start) + 1, int(start) + 1 + len(rows)))
+        frame = frame.astype({"label": object, "validation_id": str, "source": str,
+                              "in_sample": bool})
+        con.register("labels_view", frame)
+        con.execute("INSERT INTO validation_labels BY NAME SELECT * FROM labels_view")
+        con.unregister("labels_view")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def run_info_values(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """run_info as values (the fingerprint stays its JSON text)."""
+    rows = con.execute("SELECT key, value FROM run_info").fetchall()
+    return {k: (v if k == "fingerprint" else json.loads(v)) for k, v in rows}
+
+
+def carry_validation(run_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """The validation tables of RUN, read before an --overwrite removes the database."""
+    path = db_path(run_dir)
+    if not path.exists():
+        return {}
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+        kept = {name: con.execute(f'SELECT * FROM "{name}"').fetchdf()
+                for name in VALIDATION_TABLES if name in tables}
+        info = run_info_values(con) if "run_info" in tables else {}
+    finally:
+        con.close()
+    if "validation_classes" in info:
+        kept["__info__"] = pd.DataFrame({"key": ["validation_classes", "validation_design"],
+                                         "value": [json.dumps(info.get("validation_classes")),
+                                                   json.dumps(info.get("validation_design"))]})
+    return kept
+
+
+def restore_validation(con: duckdb.DuckDBPyConnection, kept: Mapping[str, pd.DataFrame]) -> None:
+    """Put back what `carry_validation` read (after the new store is created)."""
+    tables = {k: v for k, v in kept.items() if k != "__info__"}
+    info = kept.get("__info__")
+    values = {} if info is None else {k: json.loads(v) for k, v in
+                                      zip(info["key"], info["value"], strict=True)
+                                      if v != "null"}
+    if tables or values:
+        replace_tables(con, tables, values)
