@@ -127,7 +127,7 @@ def finetune_on_run(init: str | Path, run_dir: str | Path, out: str | Path,
 
     written = finish_training(final, out, _as_dataset(labelled, classes, run), mix_validation,
                               config, stats, str(init), extra=record)
-    write_crossfit(run, out, labelled, fold, predicted, oof.max(axis=1))
+    write_crossfit(run, out, labelled, fold, classes, oof)
     return written
 
 
@@ -235,9 +235,10 @@ def _record(init, run: Path, labelled: LabelledSentences, classes: tuple[str, ..
 
 
 def write_crossfit(run: Path, model_dir: Path, labelled: LabelledSentences, fold: np.ndarray,
-                   predicted: list[str], confidence: np.ndarray) -> None:
-    """RUN's `crossfit_predictions`: the out-of-fold label of each labelled sentence, keyed by
-    the fingerprint of the model directory (what `corpus` records of the model it ran)."""
+                   classes: tuple[str, ...], probabilities: np.ndarray) -> None:
+    """RUN's `crossfit_predictions`: the out-of-fold label and probabilities (JSON, in the
+    model's class order) of each labelled sentence, keyed by the fingerprint of the model
+    directory (what `corpus` records of the model it ran)."""
     from datetime import UTC, datetime
 
     import duckdb
@@ -249,14 +250,18 @@ def write_crossfit(run: Path, model_dir: Path, labelled: LabelledSentences, fold
     model = fingerprint_model(str(model_dir))
     frame = pd.DataFrame({
         "model": model, "model_dir": str(model_dir.resolve()), "validation_id": list(labelled.ids),
-        "label": list(labelled.labels), "fold": fold.astype(np.int32), "predicted": predicted,
-        "confidence": confidence.astype(np.float64),
+        "label": list(labelled.labels), "fold": fold.astype(np.int32),
+        "predicted": [classes[i] for i in probabilities.argmax(axis=1)],
+        "confidence": probabilities.max(axis=1).astype(np.float64),
+        "classes": json.dumps(list(classes)),
+        "probabilities": [json.dumps([round(float(p), 7) for p in row]) for row in probabilities],
         "created_at": datetime.now(UTC).replace(tzinfo=None)})
     con = duckdb.connect(str(db_path(run)))
     try:
         con.execute(f"CREATE TABLE IF NOT EXISTS {CROSSFIT_TABLE} (model VARCHAR, "
                     "model_dir VARCHAR, validation_id VARCHAR, label VARCHAR, fold INTEGER, "
-                    "predicted VARCHAR, confidence DOUBLE, created_at TIMESTAMP)")
+                    "predicted VARCHAR, confidence DOUBLE, classes VARCHAR, "
+                    "probabilities VARCHAR, created_at TIMESTAMP)")
         con.execute("BEGIN TRANSACTION")
         con.execute(f"DELETE FROM {CROSSFIT_TABLE} WHERE model = ?", [model])
         con.register("crossfit_view", frame)
