@@ -16,7 +16,10 @@ if TYPE_CHECKING:
 
 
 def register(app: typer.Typer) -> None:
+    from textlens.cli import validate
+
     app.command("corpus")(corpus)
+    validate.register(app)
 
 
 def parse_floats(value: str | None, n: int, option: str, example: str) -> tuple[float, ...] | None:
@@ -36,7 +39,8 @@ def parse_floats(value: str | None, n: int, option: str, example: str) -> tuple[
 
 
 def corpus(
-    model: Annotated[str, typer.Option("--model", help="Sentiment classifier: directory or id.")],
+    model: Annotated[str, typer.Option(
+        "--model", help="Classifier (any classification head): directory or id.")],
     data: Annotated[str, typer.Option(
         "--data", help="ungdc, a folder of .txt files, or a CSV/TSV/JSONL/Parquet table.")],
     out: Annotated[Path, typer.Option("--out", help="Run directory (rerun to resume).")],
@@ -76,7 +80,8 @@ def corpus(
     ray_address: RayAddress = None,
     workers: Workers = None,
 ) -> None:
-    """Sentence-level sentiment of a corpus, aggregated per group, with sampled explanations."""
+    """Every sentence of a corpus classified, aggregated per group (net sentiment for sentiment
+    models), with sampled explanations; `textlens validate` measures and corrects it."""
     from textlens.config import seed_everything
     from textlens.corpus.engine import EngineOptions
     from textlens.corpus.pipeline import CorpusOptions, run

@@ -75,3 +75,64 @@ def aggregate_groups(documents: pd.DataFrame, sentences: pd.DataFrame, group_by:
                      "log_ratio": float(np.log((pos + 0.5) / (neg + 0.5))),
                      "ci_low": low, "ci_high": high})
     return pd.DataFrame(rows, columns=[*by, *GROUP_COLUMNS])
+
+
+CLASS_COLUMNS = ["class", "n_documents", "n_sentences", "count", "share", "ci_low", "ci_high",
+                 "interval"]
+
+
+def class_indicators(sentences: pd.DataFrame, classes: Sequence[str],
+                     multi_label: bool) -> np.ndarray:
+    """(N, C) 0/1: the sentence's label is the class (single-label heads, neutral band
+    included), or its probability of the class is >= 0.5 (multi-label: one share a label)."""
+    if multi_label:
+        return (sentences[[f"p_{c}" for c in classes]].to_numpy() >= 0.5).astype(np.float64)
+    labels = sentences["label"].to_numpy()
+    return np.stack([labels == c for c in classes], axis=1).astype(np.float64)
+
+
+def class_shares(documents: pd.DataFrame, sentences: pd.DataFrame, group_by: Sequence[str],
+                 classes: Sequence[str], multi_label: bool = False, n_boot: int = 1000,
+                 seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+    """Per group and class: the count and share of sentences, with a 95% interval for the
+    share. Several documents: a percentile bootstrap over the group's documents (a speech's
+    sentences are not independent); one document: Wilson's score interval over its sentences
+    (treated as independent draws; it stays sensible at 0 or 100%). Either covers sampling
+    variation only, not the classifier's errors (see `textlens.corpus.validation`)."""
+    from scipy.stats import binomtest
+
+    by = list(group_by)
+    keyed = documents[["doc_id", *by]]
+    hits = class_indicators(sentences, classes, multi_label)
+    frame = pd.DataFrame(hits, columns=list(classes)).assign(doc_id=sentences["doc_id"].to_numpy())
+    per_doc = frame.groupby("doc_id", sort=False).sum()
+    sizes = frame.groupby("doc_id", sort=False).size()
+    tail = (1.0 - level) / 2 * 100
+    rows = []
+    for key, docs in keyed.groupby(by, sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        present = [d for d in docs["doc_id"] if d in sizes.index]
+        counts = per_doc.loc[present].to_numpy() if present else np.zeros((0, len(classes)))
+        n = int(sizes.loc[present].sum()) if present else 0
+        total = counts.sum(axis=0) if n else np.zeros(len(classes))
+        if len(present) > 1 and n_boot > 0:
+            rng = group_seed(seed, ("classes", *key))
+            draws = rng.integers(0, len(present), size=(n_boot, len(present)))
+            size = sizes.loc[present].to_numpy(dtype=np.float64)
+            stats = counts[draws].sum(axis=1) / size[draws].sum(axis=1)[:, None]
+            lows, highs = np.percentile(stats, [tail, 100 - tail], axis=0)
+            how = f"bootstrap over {len(present)} documents"
+        elif n:
+            cis = [binomtest(int(k), n).proportion_ci(level, method="wilson") for k in total]
+            lows = np.array([c.low for c in cis])
+            highs = np.array([c.high for c in cis])
+            how = f"Wilson, {n} sentences of one document"
+        else:
+            lows = highs = np.full(len(classes), np.nan)
+            how = "no sentences"
+        for k, name in enumerate(classes):
+            rows.append({**dict(zip(by, key, strict=True)), "class": name,
+                         "n_documents": len(docs), "n_sentences": n, "count": int(total[k]),
+                         "share": total[k] / n if n else float("nan"),
+                         "ci_low": float(lows[k]), "ci_high": float(highs[k]), "interval": how})
+    return pd.DataFrame(rows, columns=[*by, *CLASS_COLUMNS])

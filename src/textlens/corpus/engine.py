@@ -147,14 +147,20 @@ def assign_labels(probs: np.ndarray, label_names: Sequence[str],
     labels = [names[int(i)] for i in probs.argmax(axis=1)]
     if neutral_band is None:
         return labels
-    positive = polarity(names).index(1)
+    signs = polarity(names)
+    if signs is None:
+        raise InputError(f"The model's labels {names} are not sentiment labels: a neutral band "
+                         "lies between a positive and a negative class.", "drop --neutral-band.")
+    positive = signs.index(1)
     low, high = neutral_band
     inside = (probs[:, positive] >= low) & (probs[:, positive] <= high)
     return [NEUTRAL if flag else label for flag, label in zip(inside, labels, strict=True)]
 
 
-def polarity(label_names: Sequence[str]) -> list[int]:
-    """+1 / 0 / -1 per label name (positive / neutral / negative), refusing names it cannot read."""
+def polarity(label_names: Sequence[str]) -> list[int] | None:
+    """+1 / 0 / -1 per label name (positive / neutral / negative); None when the names are not
+    sentiment (a name it cannot read, or no positive and negative class): the run then counts
+    classes, with no net sentiment."""
     signs = []
     for name in label_names:
         low = str(name).lower()
@@ -165,13 +171,7 @@ def polarity(label_names: Sequence[str]) -> list[int]:
         elif low.startswith("neu"):
             signs.append(0)
         else:
-            raise InputError(
-                f"The model's labels {list(label_names)} are not sentiment labels: textlens "
-                "counts positive, negative and neutral sentences.",
-                "use a sentiment classifier whose labels are named positive/negative "
-                "(and optionally neutral), e.g. one trained with `textlens train classification "
-                "--data sst2`.")
+            return None
     if 1 not in signs or -1 not in signs:
-        raise InputError(f"The model's labels {list(label_names)} lack a positive or a negative "
-                         "class.", "use a model with both positive and negative labels.")
+        return None
     return signs

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from textlens.corpus.aggregate import aggregate_groups
+from textlens.corpus.aggregate import aggregate_groups, class_shares
 from textlens.corpus.results import CorpusResult
 from textlens.corpus.sampling import draw_sample, explain_sample, strata, top_words
 from textlens.store.files import atomic_path, atomic_write_bytes, atomic_write_text
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 def finish(con, run_dir: Path, corpus: Corpus, loaded, group_by: Sequence[str],
            options: CorpusOptions, labels_out: Sequence[str], sign_of: dict[str, int],
-           resumed: int, progress: bool) -> CorpusResult:
+           resumed: int, progress: bool, kind: str = "softmax",
+           sentiment: bool = True) -> CorpusResult:
     from textlens.store.corpus_db import read_table, replace_tables
     from textlens.store.run_db import digest
 
@@ -35,7 +36,12 @@ def finish(con, run_dir: Path, corpus: Corpus, loaded, group_by: Sequence[str],
     # Everything but the text: memory grows by ~60 bytes a sentence, not by the corpus's text.
     sentences = read_table(con, "SELECT * EXCLUDE (text) FROM sentences "
                                 "ORDER BY doc_id, sentence_id")
-    groups = aggregate_groups(documents, sentences, by, options.n_boot, options.seed)
+    names = [c[2:] for c in sentences.columns if c.startswith("p_")]  # the model's classes
+    multi = kind == "multi_label"
+    shares = class_shares(documents, sentences, by, names if multi else labels_out, multi,
+                          options.n_boot, options.seed)
+    groups = aggregate_groups(documents, sentences, by, options.n_boot, options.seed) \
+        if sentiment else wide_shares(shares, by)
     stored = _info(con)
 
     sample_key = digest(repr(options.sampling), by, options.seed, len(sentences))
@@ -43,12 +49,11 @@ def finish(con, run_dir: Path, corpus: Corpus, loaded, group_by: Sequence[str],
         explanations = read_table(con, "SELECT * FROM explanations")
     else:
         with_groups = sentences.merge(documents[["doc_id", *by]], on="doc_id", how="left")
-        stratum = strata(with_groups, loaded.label_names,
-                         [sign_of[n] for n in loaded.label_names], options.sampling)
+        stratum = strata(with_groups, names, [sign_of[n] for n in names], options.sampling)
         sample = draw_sample(with_groups, stratum, options.sampling, options.seed, by) \
             if options.sampling.size else with_groups.head(0).assign(stratum=[])
         sample = sample.assign(text=_texts(con, sample))
-        explanations = explain_sample(loaded, sample, sign_of, progress)
+        explanations = explain_sample(loaded, sample, sign_of, progress, classes=names)
     words = top_words(explanations, documents, by, options.sampling.top_words)
 
     domain = None
@@ -57,19 +62,35 @@ def finish(con, run_dir: Path, corpus: Corpus, loaded, group_by: Sequence[str],
     if options.domain_check:
         domain = _domain(con, stored, domain_key, loaded, sentences, options, progress)
 
-    replace_tables(con, {"groups": groups, "explanations": explanations, "group_words": words,
+    replace_tables(con, {"groups": groups, "group_classes": shares,
+                         "explanations": explanations, "group_words": words,
                          **({"domain_points": domain["points"]} if domain else {})},
                    {"explanations_key": sample_key, "group_by": by,
-                    "labels": list(labels_out),
+                    "labels": list(labels_out), "classes": list(labels_out), "head": kind,
+                    "sentiment": sentiment, "model": str(loaded.source),
                     **({"domain_key": domain_key, "domain": domain["info"]} if domain else {})})
     exports = _export(run_dir, groups, options.export)
     report = _report(run_dir, corpus, loaded, by, groups, sentences, explanations, words,
-                     domain, options) if options.report else None
+                     domain, options, shares, sentiment,
+                     _validation_section(con)) if options.report else None
     bad = read_table(con, "SELECT * FROM bad_files")
     info = domain["info"] if domain else {}
     return CorpusResult(run_dir, len(documents), len(sentences), resumed, groups, explanations,
                         words, bad, info.get("message"), bool(info.get("far", False)), report,
                         exports)
+
+
+def wide_shares(shares: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """One row per group (the `groups` table of a run whose classes carry no polarity): sizes,
+    and the count, share and 95% interval of every class as columns."""
+    by = list(by)
+    base = shares.drop_duplicates(by)[[*by, "n_documents", "n_sentences"]].reset_index(drop=True)
+    for name, part in shares.groupby("class", sort=False):
+        cols = part[[*by, "count", "share", "ci_low", "ci_high"]].rename(columns={
+            "count": f"n_{name}", "share": f"share_{name}", "ci_low": f"ci_low_{name}",
+            "ci_high": f"ci_high_{name}"})
+        base = base.merge(cols, on=by, how="left")
+    return base
 
 
 def _info(con) -> dict[str, Any]:
@@ -139,15 +160,24 @@ def _export(run_dir: Path, groups: pd.DataFrame, formats: Sequence[str]) -> tupl
 
 def _report(run_dir: Path, corpus: Corpus, loaded, by: list[str], groups: pd.DataFrame,
             sentences: pd.DataFrame, explanations: pd.DataFrame, words: pd.DataFrame,
-            domain: dict[str, Any] | None, options: CorpusOptions) -> Path:
+            domain: dict[str, Any] | None, options: CorpusOptions,
+            shares: pd.DataFrame | None = None, sentiment: bool = True,
+            validation_html: str = "") -> Path:
     from textlens.report import corpus_plots
     from textlens.report.corpus_html import CorpusReport, render
 
-    title = f"Sentiment of {corpus.name}: {len(sentences)} sentences"
-    facet_png = corpus_plots.facet_png(groups, by, title="net sentiment per 100 sentences "
-                                                         "(95% bootstrap interval)")
-    atomic_write_bytes(run_dir / "net_sentiment.png", facet_png)
-    facet_html = corpus_plots.facet_html(groups, by, title="net sentiment per 100 sentences")
+    if sentiment:
+        title = f"Sentiment of {corpus.name}: {len(sentences)} sentences"
+        facet_png = corpus_plots.facet_png(groups, by, title="net sentiment per 100 sentences "
+                                                             "(95% bootstrap interval)")
+        atomic_write_bytes(run_dir / "net_sentiment.png", facet_png)
+        facet_html = corpus_plots.facet_html(groups, by, title="net sentiment per 100 sentences")
+    else:  # a facet per group, a bar per class
+        title = f"Classes of {corpus.name}: {len(sentences)} sentences"
+        facet_png = corpus_plots.class_facet_png(shares, by, title="share of sentences per "
+                                                 "class (95% interval)")
+        atomic_write_bytes(run_dir / "class_shares.png", facet_png)
+        facet_html = ""
     shown = explanations.merge(sentences[["doc_id", "sentence_id", "label", "confidence"]],
                                on=["doc_id", "sentence_id"], how="left")
     meta = corpus.metadata_frame()
@@ -160,7 +190,7 @@ def _report(run_dir: Path, corpus: Corpus, loaded, by: list[str], groups: pd.Dat
         ref = points["source"] == "training data"
         reference_conf = points.loc[ref, "confidence"].to_numpy()
         domain_png = corpus_plots.domain_png(points[["x", "y"]].to_numpy(), list(points["source"]))
-    summary = {"model": loaded.source, "labels": ", ".join(loaded.label_names),
+    summary = {"model": loaded.source, "labels": ", ".join(labels_of(shares, loaded)),
                "corpus": str(corpus.root), "selection": options.where or "all documents",
                "documents": len(meta), "sentences": len(sentences),
                "files not used": len(corpus.bad_files),
@@ -174,5 +204,19 @@ def _report(run_dir: Path, corpus: Corpus, loaded, by: list[str], groups: pd.Dat
     page = render(CorpusReport(
         title, summary, tuple(by), groups, facet_png, facet_html, shown, words, bad,
         info.get("message"), bool(info.get("far", False)), domain_png,
-        corpus_plots.confidence_png(sentences["confidence"].to_numpy(), reference_conf)))
+        corpus_plots.confidence_png(sentences["confidence"].to_numpy(), reference_conf),
+        class_shares=None if sentiment else shares,
+        validation_html=validation_html))
     return atomic_write_text(run_dir / "report.html", page)
+
+
+def labels_of(shares: pd.DataFrame | None, loaded) -> list[str]:
+    return list(dict.fromkeys(shares["class"])) if shares is not None and len(shares) else \
+        list(loaded.label_names)
+
+
+def _validation_section(con) -> str:
+    """The validation results stored in RUN (measured classifier, corrected shares), if any."""
+    from textlens.report.corpus_validation_html import stored_section
+
+    return stored_section(con)

@@ -56,19 +56,17 @@ def prepare(data: str | Path, options: CorpusOptions) -> tuple[Corpus, tuple[str
     return corpus, tuple(group_by)
 
 
-def _check_softmax_head(loaded: Any) -> None:
-    """Net sentiment counts one label a sentence among positive / negative (/ neutral) classes:
-    refuse a one-logit, multi-label or regression head, whose probabilities the shared
-    inference path reads correctly but whose classes are not such a partition."""
+def check_head(loaded: Any) -> str:
+    """The head's kind; a regression head has no classes to count and is refused."""
     from textlens.models.heads import head_kind
 
     kind = head_kind(loaded.model.config)
-    if kind != "softmax":
-        raise InputError(f"The corpus analysis reads a single-label classifier with a softmax "
-                         f"over >= 2 classes; the model {loaded.source} has a {kind} head.",
-                         "use a sentiment classifier with positive and negative classes (two "
-                         "or more logits), e.g. one from `textlens train classification "
-                         "--data sst2`.")
+    if kind == "regression":
+        raise InputError(f"The model {loaded.source} has a regression head: it predicts a "
+                         "number, not a class, so there is nothing to count per group.",
+                         "use a classification model (softmax, one-logit binary or "
+                         "multi-label head).")
+    return kind
 
 
 def run(model: Any, data: str | Path, out: str | Path, options: CorpusOptions | None = None,
@@ -81,13 +79,18 @@ def run(model: Any, data: str | Path, out: str | Path, options: CorpusOptions | 
     options = options or CorpusOptions()
     corpus, group_by = prepare(data, options)
     loaded = ensure_loaded(model, task="classification")
-    _check_softmax_head(loaded)
-    signs = polarity(loaded.label_names)
-    if options.engine.neutral_band is not None and len(loaded.label_names) != 2:
-        raise InputError(f"--neutral-band applies to binary models; this one has labels "
-                         f"{list(loaded.label_names)}.", "drop --neutral-band.")
-    labels_out = list(loaded.label_names) + (["neutral"] if options.engine.neutral_band else [])
-    sign_of = {**dict(zip(loaded.label_names, signs, strict=True)), "neutral": 0}
+    from textlens.models.heads import class_names
+
+    kind = check_head(loaded)
+    # one-logit models: two classes ("not NAME", NAME) for one config label
+    names = list(class_names(kind, loaded.label_names))  # type: ignore[arg-type]
+    signs = polarity(names)
+    if options.engine.neutral_band is not None and (len(names) != 2 or signs is None
+                                                    or kind == "multi_label"):
+        raise InputError(f"--neutral-band applies to binary sentiment models; this one has "
+                         f"classes {names}.", "drop --neutral-band.")
+    labels_out = names + (["neutral"] if options.engine.neutral_band else [])
+    sign_of = {**dict(zip(names, signs or [0] * len(names), strict=True)), "neutral": 0}
     engine = engine or LocalEngine(loaded, options.engine)
     run_dir = Path(out)
     fingerprint = _fingerprint(loaded, corpus, options)
@@ -95,12 +98,11 @@ def run(model: Any, data: str | Path, out: str | Path, options: CorpusOptions | 
     if options.overwrite:
         kept = carry_validation(run_dir)  # the researcher's labels outlive --overwrite
         _clear_run(run_dir)
-    with open_store(run_dir, fingerprint, corpus.metadata_frame(), loaded.label_names) as con:
+    with open_store(run_dir, fingerprint, corpus.metadata_frame(), names) as con:
         restore_validation(con, kept)
-        resumed = _classify(con, corpus, engine, options, loaded.label_names, sign_of, on_batch,
-                            progress)
+        resumed = _classify(con, corpus, engine, options, names, sign_of, on_batch, progress)
         return finish(con, run_dir, corpus, loaded, group_by, options, labels_out, sign_of,
-                      resumed, progress)
+                      resumed, progress, kind=kind, sentiment=signs is not None)
 
 
 def _fingerprint(loaded, corpus: Corpus, options: CorpusOptions) -> dict[str, Any]:

@@ -93,7 +93,7 @@ def draw_sample(sentences: pd.DataFrame, stratum: pd.Series, options: SamplingOp
 
 
 def explain_sample(loaded, sample: pd.DataFrame, signs_by_label: dict[str, int],
-                   progress: bool = True) -> pd.DataFrame:
+                   progress: bool = True, classes: Sequence[str] | None = None) -> pd.DataFrame:
     """IG explanations (textlens.explain) of the sampled sentences, one row each, with the
     completeness error and the word scores for the predicted class."""
     from textlens import explain
@@ -106,7 +106,7 @@ def explain_sample(loaded, sample: pd.DataFrame, signs_by_label: dict[str, int],
                            progress=progress)
     rows = []
     for (_, row), exp in zip(sample.iterrows(), explanations, strict=True):
-        target = loaded.label_names[exp.target_index]
+        target = (list(classes) if classes else loaded.label_names)[exp.target_index]
         rows.append({"doc_id": row["doc_id"], "sentence_id": int(row["sentence_id"]),
                      "stratum": row["stratum"], "method": exp.method, "target": target,
                      "p_target": float(exp.confidence),

@@ -47,6 +47,8 @@ class CorpusReport:
     domain_far: bool
     domain_png: bytes | None
     confidence_png: bytes
+    class_shares: pd.DataFrame | None = None  # set when the classes carry no polarity
+    validation_html: str = ""  # report.corpus_validation_html.stored_section
 
 
 def esc(value: Any) -> str:
@@ -134,6 +136,25 @@ def _words(report: CorpusReport) -> str:
             "occurrences)</th><th>towards negative</th></tr>" + "".join(rows) + "</table>")
 
 
+def _headline(report: CorpusReport) -> str:
+    """Net sentiment per group, or (classes without polarity) every class's share per group."""
+    if report.class_shares is None:
+        return ("<h2>Net sentiment per group</h2>"
+                f"<p class='muted'>{esc(SECTIONS_NOTE)}</p>"
+                f"{image(report.facet_png, 'net sentiment per group')}"
+                f"<details><summary>Interactive chart</summary>{report.facet_html}</details>")
+    return ("<h2>Share of each class per group</h2>"
+            f"<p class='muted'>{esc(CLASSES_NOTE)}</p>"
+            f"{image(report.facet_png, 'share of each class per group')}"
+            f"{table(report.class_shares)}")
+
+
+CLASSES_NOTE = ("Classify-and-count: every share inherits the classifier's errors. Multi-label "
+                "models: a sentence counts for every label it has a probability >= 0.5 of. "
+                "95% interval: a seeded bootstrap over the group's documents (several), or "
+                "Wilson's interval over its sentences (one document); sampling variation only.")
+
+
 def render(report: CorpusReport) -> str:
     """The whole page as a string."""
     summary = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>"
@@ -153,10 +174,7 @@ def render(report: CorpusReport) -> str:
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{esc(report.title)}</title><style>{STYLE}</style></head><body>"
         f"<h1>{esc(report.title)}</h1><table>{summary}</table>"
-        "<h2>Net sentiment per group</h2>"
-        f"<p class='muted'>{esc(SECTIONS_NOTE)}</p>"
-        f"{image(report.facet_png, 'net sentiment per group')}"
-        f"<details><summary>Interactive chart</summary>{report.facet_html}</details>"
+        f"{_headline(report)}{report.validation_html}"
         "<h2>Does the model fit this corpus?</h2>"
         f"{domain}<div class='row'>{image(report.domain_png, 'domain map')}"
         f"{image(report.confidence_png, 'confidence histogram')}</div>"
@@ -165,7 +183,7 @@ def render(report: CorpusReport) -> str:
         "<h2>Words that push towards positive and negative (sampled explanations)</h2>"
         f"{_words(report)}"
         "<h2>Aggregates</h2>"
-        f"{table(report.groups, columns)}"
+        f"{table(report.groups, columns if report.class_shares is None else None)}"
         "<h2>Files not used</h2>"
         f"{table(report.bad_files)}"
         "</body></html>\n")

@@ -162,3 +162,64 @@ def _png(fig) -> bytes:
     fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
     return buffer.getvalue()
+
+
+def _panels(n: int) -> tuple[int, int]:
+    cols = min(4, max(1, n))
+    return max(1, math.ceil(n / cols)), cols
+
+
+MAX_PANELS = 48  # a page of panels; the table below the chart holds every group
+
+
+def class_facet_png(shares: pd.DataFrame, group_by: Sequence[str], title: str = "",
+                    bars: str = "class", series: str | None = None) -> bytes:
+    """A panel per group, a bar per class (or per `bars` value), 95% intervals as whiskers;
+    with `series` (e.g. method: naive beside corrected), side-by-side bars per series."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by = list(group_by)
+    keys = shares[by].astype(str).agg(" ".join, axis=1) if by else pd.Series("all",
+                                                                             index=shares.index)
+    if by and by[0].lower() in ("country", "iso", "iso3"):
+        first = shares[by[0]].map(country_name)
+        keys = first + (" " + shares[by[1:]].astype(str).agg(" ".join, axis=1) if len(by) > 1
+                        else "")
+    data = shares.assign(panel=keys)
+    panels = list(dict.fromkeys(data["panel"]))[:MAX_PANELS]
+    rows, cols = _panels(len(panels))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows), sharey=True,
+                             squeeze=False)
+    levels = list(dict.fromkeys(data[series])) if series else [None]
+    width = 0.8 / len(levels)
+    palette = ["#64748b", "#2563eb", "#ea580c", "#15803d", "#9333ea"]
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        part = data[data["panel"] == panel]
+        names = list(dict.fromkeys(part[bars]))
+        for j, level in enumerate(levels):
+            rows_ = part if level is None else part[part[series] == level]
+            rows_ = rows_.set_index(bars).reindex(names)
+            pos = np.arange(len(names)) + (j - (len(levels) - 1) / 2) * width
+            value = rows_["share"].to_numpy(dtype=float)
+            low = np.nan_to_num(value - rows_["ci_low"].to_numpy(dtype=float))
+            high = np.nan_to_num(rows_["ci_high"].to_numpy(dtype=float) - value)
+            ax.bar(pos, np.nan_to_num(value), width=width, color=palette[j % len(palette)],
+                   label=str(level) if level is not None else None)
+            ax.errorbar(pos, np.nan_to_num(value), yerr=[np.maximum(low, 0), np.maximum(high, 0)],
+                        fmt="none", ecolor="#222", elinewidth=0.8, capsize=2)
+        ax.set_xticks(np.arange(len(names)), [str(n)[:12] for n in names], fontsize=8,
+                      rotation=30 if len(names) > 3 else 0)
+        ax.set_ylim(0, 1)
+        ax.set_title(str(panel)[:40], fontsize=9)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    if series:
+        axes.flat[0].legend(fontsize=7)
+    height = 2.6 * rows
+    if title:
+        fig.suptitle(title, fontsize=11, y=1 - 0.08 / height, va="top")
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.4 / height if title else 0)))
+    return _png(fig)

@@ -10,7 +10,7 @@ _EXPORTS = {
     "draw_validation_sample": "sample", "ValidationSample": "sample",
     "current_labels": "labels", "record_label": "labels", "export_sheet": "labels",
     "import_sheet": "labels", "ImportReport": "labels", "RESERVED_LABELS": "labels",
-    "measure": "measure", "ClassifierMeasures": "measure",
+    "measure": "measures", "ClassifierMeasures": "measures",
     "correct_shares": "correct", "CorrectedShares": "correct",
 }
 
