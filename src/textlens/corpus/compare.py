@@ -226,6 +226,21 @@ def _accuracy(run_a: Path, joined: pd.DataFrame, oof_a, oof_b, n_boot: int, seed
     return change, "; ".join(sources) + f"; {data.weighting}"
 
 
+def _naive(run: Path) -> pd.DataFrame:
+    """Each group's classify-and-count share of every class (no correction, no interval)."""
+    from textlens.store.corpus_db import connect, read_table, run_info_values
+
+    with connect(run, read_only=True) as con:
+        by = list(run_info_values(con).get("group_by") or [])
+        cols = ", ".join(f'd."{c}"' for c in by)
+        counts = read_table(con, f"SELECT {cols + ', ' if by else ''}s.label AS class, "
+                                 "count(*) AS n FROM sentences s JOIN documents d "
+                                 f"USING (doc_id) GROUP BY ALL")
+    totals = counts.groupby(by)["n"].transform("sum") if by else counts["n"].sum()
+    return counts.assign(method="naive", share=counts["n"] / totals, ci_low=float("nan"),
+                         ci_high=float("nan"), too_few=None).drop(columns="n")
+
+
 def _shares(run: Path, oof: pd.DataFrame | None, methods: tuple[str, ...], n_boot: int,
             seed: int) -> tuple[pd.DataFrame, str]:
     """correct_shares of RUN (not stored); with out-of-fold predictions, the labelled
@@ -233,10 +248,13 @@ def _shares(run: Path, oof: pd.DataFrame | None, methods: tuple[str, ...], n_boo
     from textlens.corpus.validation import correct
     from textlens.corpus.validation.design import features, load_labelled
 
-    if oof is None:
-        result = correct.correct_shares(run, methods, n_boot, seed, store=False)
-        return result.table, result.message
-    data = load_labelled(run)
+    try:
+        if oof is None:
+            result = correct.correct_shares(run, methods, n_boot, seed, store=False)
+            return result.table, result.message
+        data = load_labelled(run)
+    except DataError as exc:  # e.g. no validation sample: naive shares only, said so
+        return _naive(run), f"No corrected shares: {exc.problem} {exc.fix}"
     ids = data.corpus["validation_id"].to_numpy()[data.rows]
     found = np.array([i in oof.index for i in ids])
     probs = np.array([json.loads(p) for p in oof.loc[ids[found], "probabilities"]])

@@ -85,7 +85,7 @@ def to_json(value: Any) -> Any:
 
 def create_app(runs: dict[str, Run], model: str | None = None, loopback: bool = True) -> FastAPI:
     """The app over already opened runs (`runs.open_runs`); `model` overrides run_info.model."""
-    from textlens.serve import routes
+    from textlens.serve import routes, validation
 
     app = FastAPI(title="textlens", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.runs = runs
@@ -112,6 +112,7 @@ def create_app(runs: dict[str, Run], model: str | None = None, loopback: bool = 
         return Response(body, media_type=kind)
 
     app.include_router(routes.router, prefix="/api")
+    app.include_router(validation.router, prefix="/api")
     return app
 
 
