@@ -1,4 +1,4 @@
-"""`textlens compare RUN_A RUN_B`: flips, the paired accuracy change scored out of fold, the
+"""`textlens validate compare RUN_A RUN_B`: flips, the paired accuracy change scored out of fold, the
 shares of both runs, labels carried into B, and runs over different corpora refused."""
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def test_cli_writes_json_and_escaped_html(two_runs, tmp_path):
     from textlens.cli.main import app
 
     run_a, run_b, _ = two_runs
-    res = CliRunner().invoke(app, ["compare", str(run_a), str(run_b), "--json",
+    res = CliRunner().invoke(app, ["validate", "compare", str(run_a), str(run_b), "--json",
                                    str(tmp_path / "c.json"), "--html", str(tmp_path / "c.html"),
                                    "--bootstrap", "10"])
     assert res.exit_code == 0, res.output

@@ -1,4 +1,4 @@
-"""`textlens compare RUN_A RUN_B`: two models' runs over the same corpus side by side
+"""`textlens validate compare RUN_A RUN_B`: two models' runs over the same corpus side by side
 (shares naive and corrected, flipped sentences, the accuracy change on the same labels)."""
 
 from __future__ import annotations
@@ -12,7 +12,11 @@ from textlens.cli.options import Seed
 
 
 def register(app: typer.Typer) -> None:
-    app.command("compare")(compare)
+    """A command of the `validate` group (the loop's last step; cli/validate.py owns the
+    group, registered by cli/corpus.py before this module)."""
+    from textlens.cli.validate import app as validate_app
+
+    validate_app.command("compare")(compare)
 
 
 def compare(
@@ -27,9 +31,11 @@ def compare(
                          ] = 200,
     seed: Seed = 0,
 ) -> None:
-    """Per group the naive and corrected shares of both runs, the sentences whose label
-    flipped, and the accuracy change (paired, on the same labelled sentences, with a 95%
-    interval). RUN_B gets RUN_A's validation sample and labels when it has none."""
+    """Two models' runs of one corpus: shares, flipped labels, the accuracy change.
+
+    Per group the naive and corrected shares of both runs, the sentences whose label flipped,
+    and the accuracy change (paired, on the same labelled sentences, with a 95% interval).
+    RUN_B gets RUN_A's validation sample and labels when it has none."""
     import json
 
     from rich.console import Console

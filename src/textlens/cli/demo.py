@@ -58,6 +58,9 @@ def demo(
     console.print(f"Open the report: {Path(result.report or out).resolve()}", highlight=False)
     console.print(f"Explore it in the browser: textlens serve {out}   (then open "
                   f"http://127.0.0.1:8765/?run={Path(out).resolve().name})", highlight=False)
+    console.print(f"Validate before you publish (docs/corpus.md): textlens validate sample {out} "
+                  "--n 300 --classes negative,neutral,positive, then label it in the "
+                  "dashboard's Validate tab (or --sheet labels.csv)", highlight=False)
 
 
 def _show_groups(console, result) -> None:

@@ -65,7 +65,7 @@ def classification(
     become the run's: a class it lacks, e.g. neutral, is added to its head); the labels are
     cross-fitted so the figures in training.json are measured on sentences each model never
     trained on; then `textlens corpus --model OUT ... --out RUN_NEW` and
-    `textlens corpus compare RUN RUN_NEW`."""
+    `textlens validate compare RUN RUN_NEW`."""
     from textlens.data import load_dataset
     from textlens.training import TrainConfig, train_classification
 
@@ -122,7 +122,7 @@ def _finetune_on_run(init: str, data: str, out: Path, mix: str | None, mix_ratio
         f"{change['change']['value']:+.3f} (95% interval {change['change']['ci_low']:+.3f} to "
         f"{change['change']['ci_high']:+.3f}); wrote {out}", highlight=False)
     console.print(f"Next: textlens corpus --model {out} --data ... --out RUN_NEW, then "
-                  f"textlens corpus compare {data} RUN_NEW", highlight=False)
+                  f"textlens validate compare {data} RUN_NEW", highlight=False)
 
 
 @train_app.command("qa")

@@ -12,7 +12,7 @@ labels. Why not a cheaper scheme (one held-out split): with ~300 labels a 20% ho
 accuracy on 60 sentences (interval +-12 points) and the final model would lose those labels; K
 extra fits cost K x the training (the labels are few, so each fit is short: measured in
 bench/corpus_loop.py). The out-of-fold predictions are written to RUN's `crossfit_predictions`
-table under the final model's fingerprint, so `textlens corpus compare RUN RUN_NEW` scores the
+table under the final model's fingerprint, so `textlens validate compare RUN RUN_NEW` scores the
 new model out of fold without being told which model made RUN_NEW.
 """
 

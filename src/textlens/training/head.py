@@ -30,7 +30,7 @@ def check_classes(model_classes: Sequence[str], run_classes: Sequence[str], mode
             f"with {list(run_classes)}: {missing or 'none'} of the model's are not among them.",
             "fine-tune a model whose classes are all among the run's labels (the run may add "
             "classes, e.g. neutral), or label the run with the model's classes "
-            "(`textlens corpus sample-validation RUN --classes ...`).")
+            "(`textlens validate sample RUN --classes ...`).")
     return (*model_classes, *(c for c in run_classes if c not in model_classes))
 
 
