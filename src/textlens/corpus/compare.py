@@ -201,8 +201,13 @@ def _accuracy(run_a: Path, joined: pd.DataFrame, oof_a, oof_b, n_boot: int, seed
         data = load_labelled(run_a, use_convenience=False)
     except DataError as exc:
         return None, f"no accuracy: {exc.problem}"
+    from textlens.corpus.validation.correct import MIN_LABELS
+
     if not len(data.y):
         return None, f"no accuracy: {run_a.name} has no labels in its validation sample yet."
+    if len(data.y) < MIN_LABELS:
+        return None, (f"no accuracy: only {len(data.y)} labelled sentences in {run_a.name}'s "
+                      f"sample (at least {MIN_LABELS} needed for an interval worth reading).")
     ids = data.corpus["validation_id"].to_numpy()[data.rows]
     gold = [data.classes[i] for i in data.y]
     by_id = joined.assign(validation_id=joined["doc_id"] + ":" + joined["sentence_id"]
