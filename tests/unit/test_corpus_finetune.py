@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tests.unit.test_corpus_run import FAST, make_corpus
-from textlens.errors import DataError, ModelError
+from textlens.errors import DataError, ModelError, TextlensError
 from textlens.training.corpus import CorpusFinetune, finetune_on_run
 from textlens.training.corpus_labels import labelled_sentences, stratified_folds
 from textlens.training.head import check_classes, grow_head
@@ -30,10 +30,10 @@ def labelled_template(tmp_path_factory):
     """A corpus run of the tiny model whose every sentence is labelled by its words (one CSV
     import), with 'neutral' among the run's classes (the model has negative / positive)."""
     import pandas as pd
-    from textlens.corpus.validation import draw_validation_sample, import_sheet
 
     from tests.conftest import _tiny
     from textlens.corpus.pipeline import run
+    from textlens.corpus.validation import draw_validation_sample, import_sheet
 
     tmp = tmp_path_factory.mktemp("finetune")
     root = make_corpus(tmp / "ungdc", countries=("USA", "FRA", "PRK", "GBR"),
@@ -169,3 +169,37 @@ def test_a_model_with_other_classes_is_refused_before_training(labelled_run, mak
                         device="cpu")
     assert "joy" in err.value.problem and "neutral" in err.value.problem
     assert not (tmp_path / "tuned").exists()
+
+
+def test_mixed_with_the_original_training_data(labelled_run, init_dir, tmp_path, data_dir):
+    out = tmp_path / "tuned"
+    options = CorpusFinetune(folds=2, epochs=1, batch_size=16, lr=1e-3, max_length=32,
+                             min_labels=10, mix="sst2", mix_ratio=0.5)
+    record = finetune_on_run(init_dir, labelled_run, out, options, device="cpu",
+                             data_dir=data_dir)
+    n = record["labels_used"]
+    assert record["mix"] == {"data": "sst2", "ratio": 0.5, "examples": round(0.5 * n)}
+    assert record["train_examples"] == n  # the corpus labels; the mix is counted apart
+    # The SST-2 validation split scored by the 3-class model, its labels renumbered by name.
+    assert record["metrics"]["n"] == 872 and record["metrics"]["labels"] == [
+        "negative", "positive", "neutral"]
+    assert record["steps"] == -(-(n + round(0.5 * n)) // 16)  # one epoch over labels + mix
+
+
+def test_cli_finetunes_and_refuses_bad_input(labelled_run, init_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from textlens.cli.main import app
+
+    runner = CliRunner()
+    base = ["train", "classification", "--init", str(init_dir), "--out", str(tmp_path / "m")]
+    not_a_run = runner.invoke(app, [*base, "--data", "sst2"])
+    assert isinstance(not_a_run.exception, TextlensError)
+    assert "not a corpus run folder" in str(not_a_run.exception)
+    steps = runner.invoke(app, [*base, "--data", str(labelled_run), "--max-steps", "5"])
+    assert isinstance(steps.exception, TextlensError) and "--epochs" in steps.exception.fix
+    ok = runner.invoke(app, [*base, "--data", str(labelled_run), "--folds", "2", "--epochs",
+                             "1", "--max-length", "32", "--device", "cpu"])
+    assert ok.exit_code == 0, ok.output
+    assert "out-of-fold" in ok.output and "added ['neutral']" in ok.output
+    assert "textlens validate compare" in ok.output
