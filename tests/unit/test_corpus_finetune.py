@@ -115,7 +115,8 @@ def test_finetune_on_run_cross_fits_and_records(labelled_run, init_dir, tmp_path
                       "ORDER BY validation_id").fetchdf()
     con.close()
     assert list(oof["validation_id"]) == list(labelled.ids)
-    right = (oof["label"] == oof["predicted"]).mean()  # weights are all 1 here (n = corpus)
+    w = np.asarray(labelled.weights)  # post-stratified: N_h / labelled in stratum h
+    right = ((oof["label"] == oof["predicted"]).to_numpy() * w).sum() / w.sum()
     assert record["out_of_fold"]["accuracy"] == pytest.approx(right)
     assert not (out.with_name("tuned.checkpoint")).exists()
 

@@ -213,11 +213,11 @@ def _record(init, run: Path, labelled: LabelledSentences, classes: tuple[str, ..
     from textlens.metrics.paired import accuracy_change, weighted_scores
 
     change = accuracy_change(labelled.labels, init_predicted, predicted, labelled.weights,
-                             seed=options.seed)
+                             labelled.strata, seed=options.seed)
     return {
         "init": str(init), "corpus_run": str(run.resolve()), "labels_used": len(labelled),
         "label_counts": labelled.counts(), "labels_unsure_or_skipped": labelled.not_used,
-        "labels_outside_sample": int(sum(not s for s in labelled.in_sample)),
+        "labels_outside_sample": labelled.outside_sample,
         "classes": list(classes), "classes_added": added,
         "new_class_init": "mean of the existing head rows (weights and bias)",
         "folds": options.folds, "fold_sizes": np.bincount(fold).tolist(),
