@@ -116,3 +116,11 @@ def test_compare_panel_with_a_second_run(browser, wait, base):
     result = browser.find_element(By.ID, "compare-result").text
     assert "sentences changed label" in result and "naive" in result
     browser.save_screenshot(str(SHOTS / "validate-compare.png"))
+
+
+def test_measure_panel_says_too_few(browser, wait, base):
+    browser.get(f"{base}/?run=runa&view=validate")
+    wait(lambda: browser.find_elements(By.ID, "measure-go"), 30, "the Measure panel")
+    browser.find_element(By.ID, "measure-go").click()
+    found = wait(lambda: browser.find_elements(By.ID, "measure-too-few"), 60, "the measures")
+    assert "Not measured yet" in found[0].text and "labels" in found[0].text

@@ -102,3 +102,25 @@ def test_compare_with_a_second_served_run(sampled, tmp_path):
     assert d["accuracy"] is None  # nothing labelled yet: said so, no number
     assert "no labels" in d["accuracy_source"]
     assert c.get("/api/runs/runa/compare", params={"other": "runa"}).status_code == 400
+
+
+def test_measure_after_labelling_and_cache_dropped_on_a_new_label(tmp_path):
+    from textlens.corpus.validation import draw_validation_sample, import_sheet, measure
+
+    run, truth = binary_store(tmp_path / "runm", n_groups=2, n_docs=3, per_doc=10, seed=4)
+    drawn = draw_validation_sample(run, 40, seed=0)
+    c = client(run)
+    few = c.get("/api/runs/runm/validation/measure").json()
+    assert few["too_few"] and few["n_labels"] == 0  # said so, no number
+    sheet = truth.set_index("validation_id").loc[drawn.frame["validation_id"], ["truth"]]
+    sheet.rename(columns={"truth": "label"}).reset_index().to_csv(tmp_path / "l.csv",
+                                                                 index=False)
+    import_sheet(run, tmp_path / "l.csv")
+    first = drawn.frame["validation_id"].iloc[0]
+    c.post("/api/runs/runm/validation/label", json={"validation_id": first, "label": "skip"})
+    got = c.get("/api/runs/runm/validation/measure").json()  # the cached answer was dropped
+    assert got["n_labels"] == 39
+    want = measure(run, store=False).metrics.query("classifier == 'model' and metric == "
+                                                   "'accuracy'")["value"].iloc[0]
+    acc = [m for m in got["metrics"] if m["classifier"] == "model" and m["metric"] == "accuracy"]
+    assert acc[0]["value"] == pytest.approx(float(want))

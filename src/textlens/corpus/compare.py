@@ -228,7 +228,11 @@ def _accuracy(run_a: Path, joined: pd.DataFrame, oof_a, oof_b, n_boot: int, seed
                      "in-sample (optimistic).")
     change = accuracy_change(gold, predicted[0], predicted[1], data.weights, data.strata,
                              n_boot=max(n_boot, 1000), seed=seed)
-    return change, "; ".join(sources) + f"; {data.weighting}"
+    lacking = [c for c in data.classes if c not in set(predicted[0]) | set(predicted[1])]
+    return change, ("; ".join(sources) + f"; {data.weighting}; every labelled sentence counts, "
+                    "so one labelled with a class a model lacks is wrong for it (`validate "
+                    "measure` counts only the model's own classes)"
+                    + (f"; no model predicted {lacking}" if lacking else ""))
 
 
 def _naive(run: Path) -> pd.DataFrame:

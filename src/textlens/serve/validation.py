@@ -83,7 +83,8 @@ def validation_label(request: Request, name: str, body: LabelRequest) -> JSONRes
     run = get_run(request, name, "corpus")
     with _locked(run):
         record_label(run.path, body.validation_id, body.label, source="dashboard")
-    run.cache.pop("compare", None)  # labels changed: comparisons are recomputed
+    run.cache.pop("compare", None)  # labels changed: comparisons and measures recomputed
+    run.cache.pop("validation", None)
     state = _sample(run)
     label = next((i["label"] for i in state["items"]
                   if i["validation_id"] == body.validation_id), None)
@@ -106,6 +107,45 @@ def validation_prediction(request: Request, name: str, id: str) -> JSONResponse:
         raise HTTPException(404, f"No sampled sentence {id!r}")
     return JSONResponse(to_json({"validation_id": id, "predicted": row[0],
                                  "confidence": row[1]}))
+
+
+@router.get("/runs/{name}/validation/measure")
+def validation_measure(request: Request, name: str) -> JSONResponse:
+    """The model measured on the labels (`validate measure`: accuracy, per-class P/R/F1 with
+    95% intervals, beside its own validation split's), and, for a model fine-tuned on a
+    corpus's labels, its out-of-fold figures: on its own training labels, measure() is
+    in-sample."""
+    from textlens.corpus.validation import measure
+
+    run = get_run(request, name, "corpus")
+    cache = run.cache.setdefault("validation", {})
+    if "measure" not in cache:
+        with _locked(run):
+            result = measure(run.path, store=False)
+        cache["measure"] = to_json({
+            "metrics": result.metrics, "confusion": result.confusion, "n_labels": result.n_labels,
+            "classes": list(result.classes), "model_classes": list(result.model_classes),
+            "too_few": result.too_few, "message": result.message,
+            "finetuned": _finetuned(run.info.get("model"))})
+    return JSONResponse(cache["measure"])
+
+
+def _finetuned(model: str | None) -> dict[str, Any] | None:
+    """What training.json says of a model fine-tuned with `train classification --init`."""
+    import json
+    from pathlib import Path
+
+    record = Path(model) / "training.json" if model else None
+    if record is None or not record.is_file():
+        return None
+    info = json.loads(record.read_text(encoding="utf-8"))
+    if "out_of_fold" not in info:
+        return None
+    oof = info["out_of_fold"]
+    return {"corpus_run": info.get("corpus_run"), "labels_used": info.get("labels_used"),
+            "folds": info.get("folds"), "accuracy": oof.get("accuracy"),
+            "macro_f1": oof.get("macro_f1"),
+            "change_from_init": (oof.get("accuracy_change_from_init") or {}).get("change")}
 
 
 @router.get("/runs/{name}/compare")

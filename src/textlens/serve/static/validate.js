@@ -12,6 +12,9 @@ window.textlensValidate = V;  // for the browser tests and the console
 
 const path = (p) => `runs/${encodeURIComponent(V.run)}/${p}`;
 
+const pct = (v) => (v === null || v === undefined ? "–" : `${(100 * v).toFixed(1)}%`);
+const interval = (b, signed) => `${signed && b.value >= 0 ? "+" : ""}${fmt(b.value)} (95% interval ${fmt(b.ci_low)} to ${fmt(b.ci_high)})`;
+
 // Open the view for `run` in `box`; `runs`: every served run (for the Compare panel).
 export async function renderValidate(box, run, runs = []) {
   V.box = box;
@@ -25,7 +28,7 @@ export async function renderValidate(box, run, runs = []) {
     return;
   }
   if (V.index === null) V.index = nextOpen(-1);
-  clear(box, el("div", { id: "validate-main" }), others.length ? comparePanel(others) : null);
+  clear(box, el("div", { id: "validate-main" }), measurePanel(), others.length ? comparePanel(others) : null);
   draw();
 }
 
@@ -138,6 +141,26 @@ document.addEventListener("keydown", (e) => {
   e.preventDefault();
 });
 
+// Measure: the model on the labels given so far, beside its own validation split's figures.
+function measurePanel() {
+  const out = el("div", { id: "measure-result" });
+  const go = el("button", { id: "measure-go", onclick: async () => {
+    clear(out, el("p", { class: "muted", text: "Measuring (bootstrap)…" }));
+    try { showMeasures(out, await getJSON(path("validation/measure"))); } catch (e) { clear(out, el("p", { class: "error", text: e.message })); }
+  } }, "Measure");
+  return el("div", { class: "card", id: "measure-panel" }, el("h3", { text: "The model on your labels" }),
+    el("div", { class: "actions" }, go, el("span", { class: "muted", text: "accuracy, per-class precision / recall / F1 with 95% intervals (design-weighted), beside the model's own validation split" })), out);
+}
+
+function showMeasures(out, d) {
+  const tuned = d.finetuned;
+  const warning = tuned ? el("p", { class: "error", id: "measure-in-sample", text: `This model was fine-tuned on ${tuned.labels_used} labels of ${tuned.corpus_run}: on those sentences the figures below are in-sample (optimistic). Out of fold (${tuned.folds}-fold cross-fitting): accuracy ${fmt(tuned.accuracy)}, macro F1 ${fmt(tuned.macro_f1)}${tuned.change_from_init ? `, change from the model it started from ${interval(tuned.change_from_init, true)}` : ""}.` }) : null;
+  if (d.too_few) { clear(out, warning, el("p", { id: "measure-too-few", text: `Not measured yet: ${d.too_few}.` })); return; }
+  const rows = d.metrics.map((m) => ({ classifier: m.classifier, metric: m.metric, class: m.class,
+    value: m.value === null ? "–" : `${fmt(m.value)} [${fmt(m.ci_low)}, ${fmt(m.ci_high)}]`, labels: m.n, note: m.note }));
+  clear(out, warning, el("p", { class: "muted", text: d.message }), table(rows));
+}
+
 // Compare: this run (A) against another served run (B) over the same corpus.
 function comparePanel(others) {
   const pick = el("select", { id: "compare-with" }, others.map((r) => el("option", { value: r.name, text: r.name })));
@@ -149,9 +172,6 @@ function comparePanel(others) {
   return el("div", { class: "card", id: "compare-panel" }, el("h3", { text: "Compare with another run of the same corpus" }),
     el("div", { class: "actions" }, `A = ${V.run}, B =`, pick, go), out);
 }
-
-const pct = (v) => (v === null || v === undefined ? "–" : `${(100 * v).toFixed(1)}%`);
-const interval = (b, signed) => `${signed && b.value >= 0 ? "+" : ""}${fmt(b.value)} (95% interval ${fmt(b.ci_low)} to ${fmt(b.ci_high)})`;
 
 function showComparison(out, d) {
   const acc = d.accuracy;
