@@ -121,8 +121,22 @@ def _finetune_on_run(init: str, data: str, out: Path, mix: str | None, mix_ratio
         f"{oof['macro_f1']:.3f}; change from {init} on the same sentences "
         f"{change['change']['value']:+.3f} (95% interval {change['change']['ci_low']:+.3f} to "
         f"{change['change']['ci_high']:+.3f}); wrote {out}", highlight=False)
-    console.print(f"Next: textlens corpus --model {out} --data ... --out RUN_NEW, then "
-                  f"textlens validate compare {data} RUN_NEW", highlight=False)
+    where = _run_where(data)
+    console.print(f"Next: textlens corpus --model {out} --data DATA "
+                  f"{'--where ' + repr(where) + ' ' if where else ''}--out RUN_NEW (DATA and the "
+                  f"options as for {data}), then textlens validate compare {data} RUN_NEW",
+                  highlight=False, markup=False)
+
+
+def _run_where(run: str) -> str | None:
+    """The --where a corpus run was made with (its fingerprint), to repeat it."""
+    import json
+
+    from textlens.store.corpus_db import connect, run_info_values
+
+    with connect(run, read_only=True) as con:
+        fingerprint = run_info_values(con).get("fingerprint") or "{}"
+    return json.loads(fingerprint).get("where")
 
 
 @train_app.command("qa")
