@@ -1,168 +1,23 @@
-// textlens dashboard: state, URL, the map's data (fetched once as typed arrays) and its styling.
-"use strict";
+// textlens dashboard, the entry module: views and panels, opening a run and its map, the map's
+// mouse wiring, start-up. Views call back into setView / setSelection / setPanel; that import
+// cycle (app <-> panel, pages) is safe because no module calls another at load time.
+import { categoryName } from "./colors.js";
+import { api, clear, el, fmt, getBinary, getJSON, q, shown } from "./dom.js";
+import { PointMap } from "./map.js";
+import { showClusters, showCorpus, showIssues } from "./pages.js";
+import { chips, column, filterEditor, resetSizes, resetVisible, restyle } from "./paint.js";
+import { openSample, showSelection } from "./panel.js";
+import { S, debug, runPath } from "./state.js";
+import { fromURL, status, toURL } from "./url.js";
 
-const S = {
-  runs: [], run: null, meta: null, cols: {}, view: "map", sample: null,
-  color: null, size: null, filters: [], selection: null, visible: null,
-  sort: { column: "loss", descending: true }, issueStatus: "open", issueOffset: 0, map: null,
-};
-window.textlens = { state: S, drawnAt: null };
+const VIEWS = ["map", "clusters", "issues", "corpus", "notice"];
 
-function fromURL() {
-  const p = new URLSearchParams(location.search);
-  return {
-    run: p.get("run"), view: p.get("view"), sample: p.get("sample"), color: p.get("color"),
-    size: p.get("size"), status: p.get("status"),
-    filters: [...p.getAll("f").map((f) => ({ type: "eq", column: f.split(":")[0], value: f.slice(f.indexOf(":") + 1) })),
-              ...p.getAll("r").map((r) => { const [c, range] = [r.slice(0, r.lastIndexOf(":")), r.slice(r.lastIndexOf(":") + 1)];
-                const [lo, hi] = range.split(".."); return { type: "range", column: c, low: lo === "" ? null : +lo, high: hi === "" ? null : +hi }; })],
-  };
-}
-
-function toURL(push) {
-  const p = new URLSearchParams();
-  if (S.run) p.set("run", S.run);
-  if (S.view !== "map") p.set("view", S.view);
-  if (S.sample) p.set("sample", S.sample);
-  if (S.meta && S.color && S.color !== S.meta.default_color) p.set("color", S.color);
-  if (S.meta && S.size !== S.meta.default_size) p.set("size", S.size || "none");
-  if (S.view === "issues" && S.issueStatus !== "open") p.set("status", S.issueStatus);
-  for (const f of S.filters) {
-    if (f.type === "eq") p.append("f", `${f.column}:${f.value}`);
-    else p.append("r", `${f.column}:${f.low ?? ""}..${f.high ?? ""}`);
-  }
-  const url = "?" + p.toString();
-  if (url !== location.search) (push ? history.pushState : history.replaceState).call(history, null, "", url);
-}
-
-function status(text, isError) {
-  const s = document.getElementById("status");
-  s.textContent = text || ""; s.className = isError ? "error" : "muted";
-}
-
-async function column(name) {
-  if (!name) return null;
-  if (!S.cols[name]) {
-    const info = S.meta.columns.find((c) => c.name === name);
-    if (!info) return null;
-    const buf = await getBinary(`runs/${encodeURIComponent(S.run)}/columns/${encodeURIComponent(name)}`);
-    S.cols[name] = { info, values: info.kind === "numeric" ? new Float32Array(buf) : new Uint16Array(buf) };
-  }
-  return S.cols[name];
-}
-
-function quantiles(values) {
-  const finite = Array.from(values).filter(Number.isFinite).sort((a, b) => a - b);
-  if (!finite.length) return [0, 1];
-  return [finite[Math.floor(0.01 * (finite.length - 1))], finite[Math.floor(0.99 * (finite.length - 1))]];
-}
-
-// Colours and sizes for every point: colour column, filters (grey), selection (others faded).
-async function restyle() {
-  if (!S.map) return;
-  const n = S.meta.n, colors = new Uint8Array(4 * n), sizes = new Float32Array(n);
-  const [c, z] = await Promise.all([column(S.color), column(S.size)]);
-  await computeVisible();
-  let lo = 0, hi = 1;
-  if (c && c.info.kind === "numeric") [lo, hi] = quantiles(c.values);
-  const palette = PALETTE.map(hexRGB);
-  const selected = S.selection ? new Uint8Array(n) : null;
-  if (selected) for (const i of S.selection) selected[i] = 1;
-  for (let i = 0; i < n; i++) {
-    let rgb = [78, 121, 167];
-    if (c) {
-      const v = c.values[i];
-      if (c.info.kind === "numeric") rgb = Number.isFinite(v) ? ramp((v - lo) / ((hi - lo) || 1)) : [180, 180, 180];
-      else rgb = v === 0xFFFF ? [180, 180, 180] : palette[v % palette.length];
-    }
-    let alpha = n > 20000 ? 150 : 210;  // overplotting: lighter when dense
-    if (S.visible && !S.visible[i]) { rgb = [205, 205, 205]; alpha = 60; }
-    else if (selected && !selected[i]) alpha = 70;
-    colors.set([rgb[0], rgb[1], rgb[2], alpha], 4 * i);
-  }
-  if (z) {
-    const [zl, zh] = quantiles(z.values);
-    for (let i = 0; i < n; i++) {
-      const v = z.values[i];
-      sizes[i] = Number.isFinite(v) ? 3 + 9 * Math.min(1, Math.max(0, (v - zl) / ((zh - zl) || 1))) : 2;
-    }
-  } else sizes.fill(n > 20000 ? 3 : 5);
-  S.map.setStyle(colors, sizes);
-  legend(c, lo, hi);
-}
-
-async function computeVisible() {
-  if (!S.filters.length) { S.visible = null; return; }
-  const mask = new Uint8Array(S.meta.n).fill(1);
-  for (const f of S.filters) {
-    const c = await column(f.column);
-    if (!c) continue;
-    if (f.type === "eq") {
-      const code = c.info.categories.indexOf(f.value);
-      for (let i = 0; i < mask.length; i++) if (c.values[i] !== code) mask[i] = 0;
-    } else {
-      for (let i = 0; i < mask.length; i++) {
-        const v = c.values[i];
-        if (!(Number.isFinite(v) && (f.low === null || v >= f.low) && (f.high === null || v <= f.high))) mask[i] = 0;
-      }
-    }
-  }
-  S.visible = mask;
-}
-
-function legend(c, lo, hi) {
-  const box = document.getElementById("legend");
-  if (!c) { clear(box); return; }
-  if (c.info.kind === "numeric") {
-    const bar = el("canvas", { class: "ramp", width: 120, height: 10 });
-    const ctx = bar.getContext("2d");
-    for (let x = 0; x < 120; x++) { const [r, g, b] = ramp(x / 119); ctx.fillStyle = `rgb(${r},${g},${b})`; ctx.fillRect(x, 0, 1, 10); }
-    clear(box, el("div", { text: c.info.name }), el("div", {}, fmt(lo, 2), " ", bar, " ", fmt(hi, 2)));
-    return;
-  }
-  const cats = c.info.categories.slice(0, 30);
-  clear(box, el("div", { text: c.info.name }), cats.map((name, k) => {
-    const sw = el("span", { class: "swatch" }); sw.style.background = PALETTE[k % PALETTE.length];
-    return el("div", { class: "link", onclick: () => addFilter({ type: "eq", column: c.info.name, value: name }) }, sw, name);
-  }), c.info.categories.length > 30 ? el("div", { class: "muted", text: `+${c.info.categories.length - 30} more` }) : null);
-}
-
-function addFilter(f) {
-  S.filters = S.filters.filter((g) => g.column !== f.column).concat([f]);
-  toURL(true); chips(); restyle();
-}
-
-function chips() {
-  clear(document.getElementById("filter-chips"), S.filters.map((f, k) => el("span", { class: "chip" },
-    f.type === "eq" ? `${f.column} = ${f.value}` : `${f.low ?? "−∞"} ≤ ${f.column} ≤ ${f.high ?? "∞"}`,
-    el("button", { title: "remove", text: "×", onclick: () => { S.filters.splice(k, 1); toURL(true); chips(); restyle(); } }))));
-}
-
-function filterEditor() {
-  const colSel = document.getElementById("filter-column"), valSel = document.getElementById("filter-value");
-  const low = document.getElementById("filter-low"), high = document.getElementById("filter-high");
-  clear(colSel, S.meta.columns.map((c) => el("option", { value: c.name, text: c.name })));
-  const update = () => {
-    const info = S.meta.columns.find((c) => c.name === colSel.value);
-    const numeric = info && info.kind === "numeric";
-    valSel.hidden = numeric; low.hidden = !numeric; high.hidden = !numeric;
-    if (info && !numeric) clear(valSel, info.categories.map((v) => el("option", { value: v, text: v })));
-  };
-  colSel.onchange = update; update();
-  document.getElementById("filter-add").onclick = () => {
-    const info = S.meta.columns.find((c) => c.name === colSel.value);
-    if (!info) return;
-    if (info.kind === "numeric") addFilter({ type: "range", column: info.name, low: low.value === "" ? null : +low.value, high: high.value === "" ? null : +high.value });
-    else addFilter({ type: "eq", column: info.name, value: valSel.value });
-  };
-}
-
-function setView(view, push = true) {
+export function setView(view, push = true) {
   if (!S.meta) return;
   if (S.meta.kind === "corpus") view = "corpus";
-  else if (view === "corpus") view = "map";
+  else if (view === "corpus" || !VIEWS.includes(view) || view === "notice") view = "map";
   S.view = view;
-  for (const v of ["map", "clusters", "issues", "corpus"]) document.getElementById("view-" + v).hidden = v !== view;
+  showOnly(view);
   for (const b of document.querySelectorAll("#tabs button")) {
     b.classList.toggle("active", b.dataset.view === view);
     b.hidden = (b.dataset.view === "corpus") !== (S.meta.kind === "corpus");
@@ -174,24 +29,79 @@ function setView(view, push = true) {
   if (view === "map" && S.map) S.map.resize();
 }
 
-function setPanel(which) {
+function showOnly(view) {
+  for (const v of VIEWS) document.getElementById("view-" + v).hidden = v !== view;
+}
+
+// A page instead of the dashboard: an unknown run or an unknown address, with the way on.
+function notice(title, lines, runs) {
+  showOnly("notice");
+  for (const b of document.querySelectorAll("#tabs button")) b.hidden = true;
+  clear(document.getElementById("view-notice"), el("h2", { id: "notice-title", text: title }),
+    lines.map((t) => el("p", { text: t })),
+    runs && runs.length ? el("ul", {}, runs.map((r) => el("li", {},
+      el("a", { href: "/?" + q({ run: r.name }), text: r.name }), ` (${r.kind}${r.n ? ", " + r.n.toLocaleString() + " samples" : ""})`))) : null);
+}
+
+export function setPanel(which) {
   for (const b of document.querySelectorAll(".panel-tabs button")) b.classList.toggle("active", b.dataset.panel === which);
   document.getElementById("panel-selection").hidden = which !== "selection";
   document.getElementById("panel-sample").hidden = which !== "sample";
 }
 
-async function setSelection(positions, label) {
-  S.selection = positions;
-  window.textlens.selectionCount = positions ? positions.length : 0;
+// A selection of known positions (a cluster, a slice; null clears it).
+export async function setSelection(positions, label) {
+  S.selection = positions ? { positions, count: positions.length, label: label || null } : null;
+  await selectionChanged();
+  if (positions) await showSelection();
+}
+
+async function selectionChanged() {
+  debug.selectionCount = S.selection ? S.selection.count : 0;
   await restyle();
   setPanel("selection");
-  if (positions) await showSelection(label);
+}
+
+// The server tests shapes and searches against every point (`/select`, docs/dashboard.md);
+// before that endpoint, or with filters on (which /select does not take), the page tests the
+// polygon against every point itself. Either way a point not drawn at this zoom still counts.
+const serverSelects = () => Boolean(S.meta && S.meta.lod) && !S.filters.length;
+
+const boxPolygon = ([x0, y0, x1, y1]) => [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+
+// A lasso or box ({polygon} or {box} in data coordinates) or a search ({search}).
+export async function selectShape(shape, label) {
+  const start = performance.now();
+  if (!serverSelects()) {
+    const poly = shape.polygon || (shape.box && boxPolygon(shape.box));
+    if (!poly) { status("Search needs a newer textlens server.", true); return; }
+    const allowed = (i) => !S.visible || S.visible[i];
+    return setSelection(S.map.inside(poly, allowed), label);
+  }
+  // Highlighted at once from the page's own test of every point (~25 ms at 1M); the count shown
+  // and the highlight that stays are the server's (its bitmap replaces this one).
+  const poly = shape.polygon || (shape.box && boxPolygon(shape.box));
+  const local = poly ? S.map.inside(poly) : null;
+  S.selection = { shape, label, positions: local, count: local ? local.length : null, id: null, bits: null };
+  const t0 = performance.now();
+  if (local) await selectionChanged();
+  const summary = await showSelection();  // the panel's summary is the /select answer
+  if (!summary || !S.selection || S.selection.shape !== shape) return;
+  const t1 = performance.now();
+  const bits = new Uint8Array(await getBinary(runPath(`selections/${encodeURIComponent(summary.selection)}?format=bitmap`)));
+  if (S.selection.shape !== shape) return;  // a newer selection won
+  const t2 = performance.now();
+  Object.assign(S.selection, { id: summary.selection, count: summary.count, bits });
+  await selectionChanged();
+  debug.selectMarks = { local_highlight: t0 - start, summary: t1 - t0, bitmap: t2 - t1, restyle: performance.now() - t2 };
 }
 
 async function openRun(name, url) {
   S.run = name; S.cols = {}; S.selection = null; S.sample = url.sample || null;
+  resetVisible(); resetSizes();
   S.meta = await getJSON(`runs/${encodeURIComponent(name)}`);
   S.filters = url.filters || []; S.issueStatus = url.status || "open"; S.issueOffset = 0;
+  S.issueFlagged = url.flagged !== false;
   document.getElementById("run-picker").value = name;
   if (S.meta.kind === "analysis") await openMap(url);
   setView(url.view || "map", false);
@@ -206,19 +116,50 @@ async function openMap(url) {
   clear(colorSel, el("option", { value: "", text: "(none)" }), names.map((n) => el("option", { value: n, text: n })));
   clear(sizeSel, el("option", { value: "", text: "(none)" }), S.meta.columns.filter((c) => c.kind === "numeric").map((c) => el("option", { value: c.name, text: c.name })));
   colorSel.value = S.color || ""; sizeSel.value = S.size || "";
-  filterEditor(); chips();
-  const marks = { ...(window.textlens.marks || {}), meta: performance.now() };
+  filterEditor(); chips(); searchBox();
+  const marks = { ...(debug.marks || {}), meta: performance.now() };
   if (!S.map) return;
-  const [buf] = await Promise.all([getBinary(`runs/${encodeURIComponent(S.run)}/points`), column(S.color), column(S.size)]);
+  const [buf, lod] = await Promise.all([getBinary(runPath("points")),
+    S.meta.lod ? getBinary(runPath("lod")) : null, column(S.color), column(S.size)]);
   marks.data = performance.now();
   const n = S.meta.n;
-  S.map.setPoints(new Float32Array(buf, 0, n), new Float32Array(buf, 4 * n, n));
+  S.map.setPoints(new Float32Array(buf, 0, n), new Float32Array(buf, 4 * n, n),
+    lod ? new Uint8Array(lod) : null, S.meta.lod ? S.meta.lod.base_cells : undefined);
   marks.points = performance.now();
   await restyle();
-  window.textlens.drawnAt = marks.drawn = performance.now();
-  window.textlens.marks = marks;  // ms since navigation: meta received, arrays received, ...
+  debug.drawnAt = marks.drawn = performance.now();
+  debug.marks = marks;  // ms since navigation: meta received, arrays received, ...
   status(`${n.toLocaleString()} points`);
   for (const h of S.meta.hover) column(h);  // for hover text, in the background
+}
+
+// Search: substring or regular expression over the texts or a metadata column, on the server;
+// the matches become the selection (highlighted on the map, summarised in the panel).
+function searchBox() {
+  const box = document.getElementById("search-box"), cols = S.meta.searchable || [];
+  box.hidden = !cols.length;
+  clear(document.getElementById("search-column"), cols.map((c) => el("option", { value: c, text: c })));
+  const input = document.getElementById("search-text");
+  input.onkeydown = (e) => { if (e.key === "Enter") runSearch(); };
+  document.getElementById("search-go").onclick = runSearch;
+}
+
+export async function runSearch() {
+  const text = document.getElementById("search-text").value;
+  if (!text) { status(""); return setSelection(null); }
+  const search = { q: text, regex: document.getElementById("search-regex").checked,
+    column: document.getElementById("search-column").value || null };
+  let res;
+  try {
+    res = await api(runPath(`search?${q({ q: text, regex: search.regex ? 1 : 0, ...(search.column ? { column: search.column } : {}), format: "binary" })}`));
+  } catch (e) { status(e.message, true); return; }
+  const count = Number(res.headers.get("X-Count") || 0);
+  if (!count) { status(`${res.headers.get("X-Message") || "Nothing matches."} (searched: "${text}")`, true); return setSelection(null); }
+  const positions = new Uint32Array(await res.arrayBuffer());
+  status(`${count.toLocaleString()} ${count === 1 ? "match" : "matches"} for "${text}"`);
+  S.selection = { positions, count, id: res.headers.get("X-Selection"), shape: { search }, label: `search "${text}"` };
+  await selectionChanged();
+  await showSelection();
 }
 
 function hoverText(i, text) {
@@ -228,7 +169,7 @@ function hoverText(i, text) {
     const c = S.cols[h];
     if (!c) continue;
     const v = c.values[i];
-    lines.push(`${h}: ${c.info.kind === "numeric" ? fmt(v) : (v === 0xFFFF ? "–" : c.info.categories[v])}`);
+    lines.push(`${h}: ${c.info.kind === "numeric" ? fmt(v) : (v === 0xFFFF ? "–" : categoryName(h, c.info.categories[v]))}`);
   }
   return lines.join("\n");
 }
@@ -236,7 +177,7 @@ function hoverText(i, text) {
 const hoverCache = new Map();
 async function rowInfo(i) {
   if (!hoverCache.has(i)) {
-    const r = await getJSON(`runs/${encodeURIComponent(S.run)}/texts?${q({ positions: String(i) })}`);
+    const r = await getJSON(runPath(`texts?${q({ positions: String(i) })}`));
     hoverCache.set(i, r[String(i)]);
   }
   return hoverCache.get(i);
@@ -253,31 +194,38 @@ function wireMap() {
     if (i < 0) { tip.hidden = true; hovered = -1; return; }
     hovered = i;
     tip.hidden = false; tip.style.left = (x + 12) + "px"; tip.style.top = (y + 12) + "px";
-    tip.textContent = hoverText(i, "");
+    tip.textContent = shown(hoverText(i, ""));
     const info = await rowInfo(i);
-    if (hovered === i) tip.textContent = hoverText(i, info.text);
+    if (hovered === i) tip.textContent = shown(hoverText(i, info.text));
   };
   S.map.onClick = async ([x, y]) => {
     const i = S.map.pick(x, y, 8, allowed);
     if (i >= 0) openSample((await rowInfo(i)).id, true);
   };
-  S.map.onSelect = (path) => setSelection(S.map.inside(path, allowed), "lasso");
-  for (const b of document.querySelectorAll(".modes button")) {
-    b.onclick = () => { S.map.mode = b.dataset.mode; document.querySelectorAll(".modes button").forEach((o) => o.classList.toggle("active", o === b)); };
+  S.map.onSelect = (path) => {
+    const poly = path.map(([x, y]) => S.map.toData(x, y));
+    if (S.map.mode === "box") {
+      const xs = poly.map((p) => p[0]), ys = poly.map((p) => p[1]);
+      return selectShape({ box: [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)] }, "box");
+    }
+    return selectShape({ polygon: poly }, "lasso");
+  };
+  for (const b of document.querySelectorAll(".modes button[data-mode]")) {
+    b.onclick = () => { S.map.mode = b.dataset.mode; document.querySelectorAll(".modes button[data-mode]").forEach((o) => o.classList.toggle("active", o === b)); };
   }
   document.querySelector('.modes button[data-mode="pan"]').classList.add("active");
   document.getElementById("fit").onclick = () => S.map.fit();
   document.getElementById("color-by").onchange = (e) => { S.color = e.target.value || null; toURL(false); restyle(); };
   document.getElementById("size-by").onchange = (e) => { S.size = e.target.value || null; toURL(false); restyle(); };
-  window.textlens.map = S.map;
-  window.textlens.screenOf = (i) => {
+  debug.map = S.map;
+  debug.screenOf = (i) => {
     const r = S.map.overlay.getBoundingClientRect(), [x, y] = S.map.toScreen(S.map.xs[i], S.map.ys[i]);
     return [r.left + x, r.top + y];
   };
 }
 
 async function main() {
-  window.textlens.marks = { start: performance.now() };
+  debug.marks = { start: performance.now() };
   const runs = getJSON("runs");  // in flight while WebGL starts (~0.5 s in software WebGL)
   try { wireMap(); } catch (e) { S.map = null; status(`The map needs WebGL (${e.message}); the other views work.`, true); }
   for (const b of document.querySelectorAll("#tabs button")) b.onclick = () => setView(b.dataset.view);
@@ -289,11 +237,28 @@ async function main() {
     clear(picker, S.runs.map((r) => el("option", { value: r.name, text: `${r.name} (${r.kind}${r.n ? ", " + r.n.toLocaleString() : ""})` })));
     picker.onchange = () => { openRun(picker.value, {}); toURL(true); };
     const url = fromURL();
-    const name = S.runs.some((r) => r.name === url.run) ? url.run : S.runs[0].name;
-    if (url.run && url.run !== name) status(`No run named "${url.run}"; showing ${name}.`, true);
-    await openRun(name, url);
+    if (location.pathname !== "/") {
+      notice("Page not found", [`Nothing lives at ${location.pathname}. The dashboard is at /; the runs served here:`], S.runs);
+      return;
+    }
+    if (url.run && !S.runs.some((r) => r.name === url.run)) {
+      picker.value = "";
+      notice(`No run named "${url.run}"`, ["This server was started with these runs (pick one):"], S.runs);
+      return;
+    }
+    if (!S.runs.length) { notice("No runs", ["This server serves no runs: start it with `textlens serve RUN_DIR`."], []); return; }
+    await openRun(url.run || S.runs[0].name, url);
   } catch (e) { status(e.message, true); }
-  window.addEventListener("popstate", () => { const url = fromURL(); if (url.run && url.run !== S.run) openRun(url.run, url); else { S.sample = url.sample; setView(url.view || "map", false); if (url.sample) openSample(url.sample, false); } });
+  window.addEventListener("popstate", () => {
+    const url = fromURL();
+    if (url.run && url.run !== S.run) openRun(url.run, url);
+    else { S.sample = url.sample; setView(url.view || "map", false); if (url.sample) openSample(url.sample, false); }
+  });
 }
+
+// Console and browser-test hooks (tests/browser call these by name; bench/dashboard_browser.py
+// times restyle and selectShape through window.textlens).
+Object.assign(window, { setSelection, getJSON, runPath });
+Object.assign(debug, { restyle, selectShape });
 
 document.addEventListener("DOMContentLoaded", main);
