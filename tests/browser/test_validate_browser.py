@@ -51,8 +51,9 @@ def base(runs):
 
 
 def progress(browser) -> str:
-    found = browser.find_elements(By.ID, "validate-progress")
-    return found[0].text if found else ""
+    """Read in one script: the view redraws on every key (an element found first may be gone)."""
+    return browser.execute_script(
+        "const p = document.getElementById('validate-progress'); return p ? p.textContent : ''")
 
 
 def press(browser, key: str) -> None:
@@ -86,12 +87,13 @@ def test_label_with_keys_undo_reload_persisted(browser, wait, base, runs):
     now = stored(run_a)
     assert [now.get(i) for i in ids] == ["negative", "positive", None]
     # After the reload the view opens on the first unlabelled sentence: the undone one.
-    assert browser.find_element(By.CSS_SELECTOR, ".validate-card").get_attribute("data-id") \
-        == ids[2]
+    assert browser.execute_script(
+        "return document.querySelector('.validate-card').dataset.id") == ids[2]
     press(browser, "p")
-    shown = wait(lambda: browser.find_elements(By.ID, "validate-prediction"), 10,
-                 "the prediction")
-    assert shown[0].text.startswith("model: ")
+    shown = wait(lambda: browser.execute_script(
+        "const p = document.getElementById('validate-prediction'); return p && p.textContent"),
+        10, "the prediction")
+    assert shown.startswith("model: ")
 
 
 def test_sample_text_is_shown_literally(browser, wait, base):
@@ -103,7 +105,8 @@ def test_sample_text_is_shown_literally(browser, wait, base):
         browser.execute_script(f"window.textlensValidate.index = {target}")
         press(browser, "ArrowRight")
         press(browser, "ArrowLeft")
-        wait(lambda: browser.find_element(By.ID, "validate-text").text == XSS, 10, "the text")
+        wait(lambda: browser.execute_script(
+            "return document.getElementById('validate-text').textContent") == XSS, 10, "the text")
     assert browser.execute_script("return window.__xss") is None
     assert not browser.find_elements(By.CSS_SELECTOR, "#validate-main img, #validate-main b")
 
