@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--work", type=Path, default=Path("/tmp/textlens-corpus-loop"))
     parser.add_argument("--n", type=int, default=300)
-    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--folds", type=int, default=5)  # the recorded run: 2 (time)
     parser.add_argument("--epochs", type=float, default=4.0)
     parser.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args()
@@ -81,10 +81,16 @@ def main() -> None:
     run_a, run_b, tuned = args.work / "demo", args.work / "demo-tuned", args.work / "tuned"
     shutil.copytree(args.run, run_a)
     times: dict[str, float] = {}
+    partial = {"labels": STAND_IN, "n_sample": args.n, "folds": args.folds,
+               "epochs": args.epochs, "seconds": times}
+
+    def step_done() -> None:  # a loop stopped midway still leaves its finished steps' times
+        record("corpus_loop", "six_country_demo_partial", partial)
 
     with timed() as t:
         drawn = draw_validation_sample(run_a, args.n, seed=0, classes=CLASSES)
     times["sample"] = t["seconds"]
+    step_done()
     sheet_path = args.work / "labels.csv"
     with timed() as t:
         export_sheet(run_a, sheet_path)
@@ -94,14 +100,17 @@ def main() -> None:
         sheet.to_csv(sheet_path, index=False)
         report = import_sheet(run_a, sheet_path)
     times["export_fill_import"] = t["seconds"]
+    step_done()
     with timed() as t:
         measured = measure(run_a)
         corrected = correct_shares(run_a)
     times["measure_and_correct"] = t["seconds"]
+    step_done()
     with timed() as t:
         trained = finetune_on_run(model, run_a, tuned, CorpusFinetune(
             folds=args.folds, epochs=args.epochs), data_dir=args.data_dir)
     times["finetune_crossfit"] = t["seconds"]
+    step_done()
     countries = ", ".join(f"'{c}'" for c in DEMO_COUNTRIES)
     options = CorpusOptions(where=f"country IN ({countries}) AND year BETWEEN 2016 AND 2020",
                             sampling=SamplingOptions(size=4, per_group=True), seed=0,
@@ -109,6 +118,7 @@ def main() -> None:
     with timed() as t:
         rerun = corpus_run(load_model(tuned), "ungdc", run_b, options)
     times["rerun_corpus"] = t["seconds"]
+    step_done()
     with timed() as t:
         comparison = compare_runs(run_a, run_b)
     times["compare"] = t["seconds"]
