@@ -41,4 +41,4 @@ $(JS_STAMP): package.json package-lock.json
 	touch $@
 
 lint-js: $(JS_STAMP)
-	npx --no-install eslint .
+	npx --no-install eslint src/textlens/serve/static eslint.config.js

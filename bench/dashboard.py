@@ -1,14 +1,19 @@
-"""Dashboard speed on a 100k-sample synthetic run (issue #10's targets).
+"""Dashboard server speed at 100k and 1M synthetic points (issue #21, points 2, 3 and 5),
+measured server-side with httpx against a real `textlens serve` process on 127.0.0.1.
 
-- navigation -> map drawn in headless Chromium (software WebGL): `performance.now()` when the
-  first frame with every point is drawn, measured from navigation start (target <= 3 s);
-- API sample detail p95 over a real socket (target <= 50 ms);
-- a 10k-point lasso selection summarised (target <= 200 ms);
-- an on-demand IG explanation of a 20-word sentence with the fine-tuned sentiment model
-  (target <= 1 s; skipped when ~/.cache/textlens/models/sentiment-minilm is absent).
+Per size: start to ready (spawn -> first answer of /api/runs/bench), to warm (the background
+warm-up built the id index, neighbour table, levels of detail, search array and term matrix;
+the measurements below start then) and RSS at each (`VmHWM` is the peak); a box over
+two thirds of the map and a 64-vertex lasso to their summary (`POST /select`, counts checked
+against numpy); search (substring, regex, no match); a cluster's members (JSON and binary);
+sample detail; review writes from 50 concurrent clients (p95, every acknowledged review then
+found in the store); and sample reads while a 1M-position selection is posted beside them
+(no request slower for others because of one large one).
 
-The machine is shared: the load average before and after is recorded; figures are upper bounds.
-Usage: python bench/dashboard.py [--n 100000] [--out bench/results/dashboard.json]
+The machine is shared: `bench/common.py` records the load average at the start and the end;
+every figure is an upper bound. The first frame and frame times are measured in Chromium by
+the frontend's benchmark. `--explain` times on-demand IG with the fine-tuned sentiment model.
+Usage: python bench/dashboard.py [--n 100000 1000000] [--runs-dir DIR] [--explain]
 """
 
 from __future__ import annotations
@@ -16,12 +21,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import record, timed  # noqa: E402
 
 SENTIMENT = Path(os.environ.get("TEXTLENS_CACHE", Path.home() / ".cache" / "textlens")) / \
     "models" / "sentiment-minilm"
@@ -32,92 +42,173 @@ SENTENCES_20 = [
     "surprising warmth and honest humour",
     "it is a tedious and overlong drama whose characters never earn the tears the score keeps "
     "asking us to shed",
-    "a gripping funny and moving picture that trusts its audience and rewards every minute of "
-    "attention with something new to see",
-    "the camera work is beautiful but the script is so thin that nothing on screen matters for "
-    "more than a moment",
 ]
 
 
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q))
+def stats(ms: list[float]) -> dict[str, float]:
+    values = np.asarray(ms)
+    return {"n": len(ms), "p50": round(float(np.percentile(values, 50)), 1),
+            "p95": round(float(np.percentile(values, 95)), 1), "max": round(float(values.max()), 1)}
 
 
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--enable-unsafe-swiftshader", "--use-angle=swiftshader",
-                "--window-size=1400,900", "--disable-dev-shm-usage", "--no-sandbox"):
-        options.add_argument(arg)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+def rss_mb(pid: int) -> dict[str, float]:
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                  if ":" in line)
+    return {k: round(int(fields[k].split()[0]) / 1024, 1) for k in ("VmRSS", "VmHWM")}
 
 
-def map_timings(base: str, rounds: int) -> dict:
-    drv = browser()
-    out = []
-    try:
-        for _ in range(rounds):
-            drv.get("about:blank")
-            start = time.perf_counter()
-            drv.get(f"{base}/?run=bench")
-            drawn = None
-            while time.perf_counter() - start < 60:
-                drawn = drv.execute_script("return window.textlens && window.textlens.drawnAt")
-                if drawn:
-                    break
-                time.sleep(0.02)
-            pixels = drv.execute_script("""
-                const c = document.getElementById('map'), gl = c.getContext('webgl');
-                const px = new Uint8Array(c.width * c.height * 4);
-                gl.readPixels(0, 0, c.width, c.height, gl.RGBA, gl.UNSIGNED_BYTE, px);
-                let n = 0; for (let i = 0; i < px.length; i += 4) if (px[i] < 240) n++; return n;""")
-            n_points = drv.execute_script("return window.textlens.map.n")
-            marks = drv.execute_script("return window.textlens.marks")
-            entries = drv.execute_script(
-                "return performance.getEntriesByType('resource').map(e => [e.name, e.transferSize,"
-                " e.duration])")
-            out.append({"drawn_ms": drawn, "marks_ms": marks, "points": n_points,
-                        "non_blank_pixels": pixels,
-                        "bytes": int(sum(e[1] or 0 for e in entries))})
-    finally:
-        drv.quit()
-    drawn = [r["drawn_ms"] for r in out]
-    return {"rounds": out, "median_ms": float(np.median(drawn)), "first_ms": drawn[0],
-            "max_ms": max(drawn)}
+def start_server(run: Path) -> tuple[subprocess.Popen, str, float]:
+    from textlens.serve.live import free_port
 
-
-def api_timings(base: str, run, reps: int) -> dict:
+    port = free_port()
     import httpx
 
-    rng = np.random.default_rng(0)
-    ids = run.samples["id"].to_numpy()
-    xy = run.samples[["x", "y"]].to_numpy()
-    with httpx.Client(base_url=base, timeout=60) as client:
-        client.get("/api/runs/bench/sample", params={"id": ids[0]})
-        detail = []
-        for i in rng.choice(len(ids), reps, replace=False):
-            t = time.perf_counter()
-            r = client.get("/api/runs/bench/sample", params={"id": ids[i]})
-            detail.append(1000 * (time.perf_counter() - t))
-            assert r.status_code == 200
-        centre = xy[rng.integers(len(xy))]
-        lasso = np.argsort(((xy - centre) ** 2).sum(axis=1))[:10_000].tolist()  # a compact region
-        t = time.perf_counter()
-        first = client.post("/api/runs/bench/selection", json={"positions": lasso})
-        cold = 1000 * (time.perf_counter() - t)
-        assert first.status_code == 200 and first.json()["count"] == 10_000
-        summary = []
-        for _ in range(20):
-            t = time.perf_counter()
-            client.post("/api/runs/bench/selection", json={"positions": lasso})
-            summary.append(1000 * (time.perf_counter() - t))
-    return {"sample_detail_ms": {"n": reps, "p50": percentile(detail, 50),
-                                 "p95": percentile(detail, 95), "max": max(detail)},
-            "lasso_10k_summary_ms": {"first_including_term_matrix_build": cold,
-                                     "p50": percentile(summary, 50), "p95": percentile(summary, 95)}}
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "textlens.cli.main", "serve", str(run),
+                             "--port", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    while time.perf_counter() - t < 300:
+        try:
+            if httpx.get(f"{base}/api/runs/bench", timeout=5).status_code == 200:
+                return proc, base, time.perf_counter() - t
+        except httpx.TransportError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("the server did not start in 300 s")
+
+
+def timed_calls(call, reps: int) -> tuple[list[float], object]:
+    times, last = [], None
+    for _ in range(reps):
+        with timed() as t:
+            last = call()
+        times.append(1000 * t["seconds"])
+    return times, last
+
+
+def measure(run: Path, n: int) -> dict:
+    import duckdb
+    import httpx
+
+    con = duckdb.connect(str(run / "textlens.duckdb"), read_only=True)
+    cols = con.execute("SELECT x, y, id, cluster FROM samples").fetchnumpy()
+    x, y, ids, cluster = (np.asarray(cols[k]) for k in ("x", "y", "id", "cluster"))
+    con.close()
+    proc, base, ready = start_server(run)
+    since_ready = time.perf_counter()
+    out: dict = {"n": n, "ready_s": round(ready, 2), "rss_at_ready_mb": rss_mb(proc.pid)}
+    try:
+        while not httpx.get(f"{base}/api/runs/bench", timeout=60).json()["warm"]:
+            time.sleep(0.25)  # lookups and the term matrix built in the background
+        out["warm_s"] = round(ready + time.perf_counter() - since_ready, 2)
+        out["rss_when_warm_mb"] = rss_mb(proc.pid)
+        with httpx.Client(base_url=f"{base}/api/runs/bench", timeout=120) as c:
+            x0, x1 = np.percentile(x, [0, 100])
+            y0, y1 = np.percentile(y, [0, 100])
+            box = [x0, y0, x0 + (x1 - x0) * 0.82, y0 + (y1 - y0) * 0.82]  # ~2/3 of the area
+            want = int(((x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])).sum())
+            times, r = timed_calls(lambda: c.post("/select", json={"box": box}), 8)
+            assert r.status_code == 200 and r.json()["count"] == want, r.text[:300]
+            out["select_box_two_thirds_ms"] = {**stats(times), "count": want}
+            angle = np.linspace(0, 2 * np.pi, 64, endpoint=False)
+            cx, cy, rad = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) * 0.35
+            lasso = np.column_stack([cx + rad * np.cos(angle), cy + rad * np.sin(angle)]).tolist()
+            times, r = timed_calls(lambda: c.post("/select", json={"polygon": lasso}), 8)
+            assert r.status_code == 200, r.text[:300]
+            out["select_lasso_64_vertices_ms"] = {**stats(times), "count": r.json()["count"]}
+            key = r.json()["selection"]
+            times, r = timed_calls(lambda: c.get(f"/selections/{key}",
+                                                 params={"format": "bitmap"}), 8)
+            out["selection_bitmap_ms"] = {**stats(times), "bytes": len(r.content)}
+            for name, params in (("search_substring_ms", {"q": "gripping"}),
+                                 ("search_regex_ms", {"q": "^the (film|plot) was (dull|great)",
+                                                      "regex": 1}),
+                                 ("search_no_match_ms", {"q": "zebra crossing"})):
+                times, r = timed_calls(lambda p=params: c.get("/search", params=p), 6)
+                assert r.status_code == 200, r.text[:300]
+                out[name] = {**stats(times), "count": int(r.headers["x-count"])}
+            want = int((cluster == 2).sum())
+            for fmt in ("json", "binary"):
+                times, r = timed_calls(lambda f=fmt: c.get("/members", params={
+                    "column": "cluster", "value": "2", "format": f}), 8)
+                got = len(r.json()["positions"]) if fmt == "json" else int(r.headers["x-count"])
+                assert got == want
+                out[f"members_{fmt}_ms"] = {**stats(times), "count": want}
+            rng = np.random.default_rng(0)
+            picks = iter(ids[rng.choice(len(ids), 200, replace=False)])
+            times, r = timed_calls(lambda: c.get("/sample", params={"id": next(picks)}), 100)
+            out["sample_detail_ms"] = stats(times)
+            out["reviews_50_clients"] = reviews_under_load(base, ids)
+            out["reads_beside_a_1m_position_post"] = reads_beside_large(base, ids, n)
+        time.sleep(2)
+        out["rss_at_end_mb"] = rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return out
+
+
+def reviews_under_load(base: str, ids: np.ndarray, clients: int = 50, each: int = 4) -> dict:
+    """50 threads, each posting `each` reviews on its own connection: latency of every write,
+    and every acknowledged one found in the store afterwards (checked by the unit tests too)."""
+    import httpx
+
+    times: list[float] = []
+    errors: list[str] = []
+    start = threading.Barrier(clients)
+
+    def client(k: int) -> None:
+        with httpx.Client(base_url=f"{base}/api/runs/bench", timeout=60) as c:
+            start.wait()
+            for i in range(each):
+                body = {"sample_id": str(ids[(k * each + i) % len(ids)]), "decision": "unsure",
+                        "note": f"load {k}-{i}"}
+                with timed() as t:
+                    r = c.post("/reviews", json=body)
+                times.append(1000 * t["seconds"])
+                if r.status_code != 200:
+                    errors.append(r.text[:200])
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {**stats(times), "clients": clients, "errors": len(errors)}
+
+
+def reads_beside_large(base: str, ids: np.ndarray, n: int) -> dict:
+    """Sample reads alone, then while one client posts a selection of every position (~7 MB
+    of JSON at 1M): the large request must not stall the others."""
+    import httpx
+
+    def reads(k: int) -> list[float]:
+        out = []
+        with httpx.Client(base_url=f"{base}/api/runs/bench", timeout=60) as c:
+            for i in range(k):
+                with timed() as t:
+                    c.get("/sample", params={"id": str(ids[(i * 7919) % len(ids)])})
+                out.append(1000 * t["seconds"])
+        return out
+
+    alone = reads(30)
+    body = json.dumps({"positions": list(range(n)), "limit": 10}).encode()
+    result: dict = {}
+
+    def big() -> None:
+        with timed() as t:
+            r = httpx.post(f"{base}/api/runs/bench/selection", content=body, timeout=300,
+                           headers={"Content-Type": "application/json"})
+        result.update(status=r.status_code, seconds=round(t["seconds"], 2))
+
+    thread = threading.Thread(target=big)
+    thread.start()
+    time.sleep(0.05)
+    beside = reads(30)
+    thread.join()
+    return {"alone_ms": stats(alone), "beside_ms": stats(beside), "large_post": result,
+            "large_post_bytes": len(body)}
 
 
 def explain_timings(tmp: Path) -> dict:
@@ -131,71 +222,39 @@ def explain_timings(tmp: Path) -> dict:
 
     run = synthetic_run(tmp / "ig", n=len(SENTENCES_20) + 1, model=str(SENTIMENT),
                         texts=["a warm up sentence for loading the model", *SENTENCES_20])
-    client = TestClient(create_app(open_runs([run])))
-    t = time.perf_counter()
+    client = TestClient(create_app(open_runs([run])), base_url="http://127.0.0.1")
     client.post("/api/runs/ig/explain", json={"sample_id": "s000000", "kind": "prediction"})
-    load = 1000 * (time.perf_counter() - t)
-    times, cpu, errors = [], [], []
+    times = []
     for k in range(1, len(SENTENCES_20) + 1):
-        t, c = time.perf_counter(), time.process_time()
-        r = client.post("/api/runs/ig/explain", json={"sample_id": f"s{k:06d}", "kind": "prediction"})
-        times.append(1000 * (time.perf_counter() - t))
-        cpu.append(1000 * (time.process_time() - c))
-        exp = r.json()["explanation"]
-        errors.append(exp["completeness_error"])
-        assert len(exp["words"]) >= 20, exp["words"]
-    t = time.perf_counter()
-    client.post("/api/runs/ig/explain", json={"sample_id": "s000001", "kind": "prediction"})
-    cached = 1000 * (time.perf_counter() - t)
-    return {"model": str(SENTIMENT), "words": [len(s.split()) for s in SENTENCES_20],
-            "first_call_with_model_load_ms": load, "uncached_ms": times,
-            "median_ms": float(np.median(times)), "max_ms": max(times), "cached_ms": cached,
-            "cpu_ms": cpu, "median_cpu_ms": float(np.median(cpu)),
-            "completeness_errors": errors, "threads": int(os.environ.get("OMP_NUM_THREADS", 0))}
+        with timed() as t:
+            r = client.post("/api/runs/ig/explain", json={"sample_id": f"s{k:06d}"})
+        assert r.status_code == 200
+        times.append(1000 * t["seconds"])
+    return {"model": str(SENTIMENT), "uncached_ms": stats(times)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--out", default="bench/results/dashboard.json")
-    parser.add_argument("--explain-only", action="store_true",
-                        help="rerun the explanation timing only, updating --out in place")
+    parser.add_argument("--n", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--runs-dir", default=None,
+                        help="keep the synthetic runs here (reused when present)")
+    parser.add_argument("--explain", action="store_true", help="time on-demand IG only")
     args = parser.parse_args()
-    if args.explain_only:
-        result = json.loads(Path(args.out).read_text(encoding="utf-8"))
-        with tempfile.TemporaryDirectory() as tmp_name:
-            load = os.getloadavg()
-            result["explain_ig_20_words"] = explain_timings(Path(tmp_name))
-            result["explain_ig_20_words"]["loadavg_before_after"] = [load, os.getloadavg()]
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        print(json.dumps(result["explain_ig_20_words"], indent=1))
-        return
-    from textlens.serve.app import create_app
-    from textlens.serve.live import serve_in_thread
-    from textlens.serve.runs import open_runs
     from textlens.serve.synthetic import synthetic_run
 
-    result: dict = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                                "loadavg_before": os.getloadavg(), "shared": True}, "n": args.n}
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        t = time.perf_counter()
-        synthetic_run(tmp / "bench", n=args.n, seed=0)
-        result["write_run_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        runs = open_runs([tmp / "bench"])
-        result["open_run_s"] = time.perf_counter() - t
-        app = create_app(runs)
-        with serve_in_thread(app) as base:
-            result["map"] = map_timings(base, args.rounds)
-            result["api"] = api_timings(base, runs["bench"], 300)
-        result["explain_ig_20_words"] = explain_timings(tmp)
-    result["machine"]["loadavg_after"] = os.getloadavg()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({k: result[k] for k in ("map", "api")}, indent=1)[:3000])
-    print(json.dumps(result["explain_ig_20_words"], indent=1))
+    root = Path(args.runs_dir or tempfile.mkdtemp(prefix="textlens-bench-"))
+    if args.explain:
+        print(json.dumps(record("dashboard", "explain_ig", explain_timings(root)).name))
+        return
+    for n in args.n:
+        run = root / f"n{n}" / "bench"
+        if not (run / "textlens.duckdb").exists():
+            with timed() as t:
+                synthetic_run(run, n=n, seed=0)
+            print(f"wrote {n:,} samples in {t['seconds']:.0f} s", flush=True)
+        result = measure(run, n)
+        record("dashboard", f"server_{n}", result)
+        print(json.dumps(result, indent=1), flush=True)
 
 
 if __name__ == "__main__":

@@ -173,7 +173,7 @@ def measure(run: Path, n: int, rounds: int) -> dict:
             times, level, sent = drv.execute_async_script(FRAME, zoom, 12)
             frames[f"zoom_x{zoom}"] = {**stats(times[1:]), "points_at_level": level,
                                        "points_sent": sent}
-        columns = ("cluster", "loss", "label_name", "split")
+        columns = ("cluster", "loss", "label", "split")
         first_colour = [drv.execute_async_script(RESTYLE, c) for c in columns]  # downloads
         colour = [drv.execute_async_script(RESTYLE, c) for c in columns * 2]  # cached columns
         selects = [drv.execute_async_script(SELECT) for _ in range(rounds)]

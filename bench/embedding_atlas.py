@@ -59,7 +59,7 @@ def build(n: int, folder: Path) -> tuple[Path, Path]:
         synthetic_run(run, n=n, seed=0)
     if not table.exists():
         con = duckdb.connect(str(run / "textlens.duckdb"), read_only=True)
-        con.execute(f"COPY (SELECT id, text, x, y, label_name AS label, prediction, loss "
+        con.execute(f"COPY (SELECT id, text, x, y, label, prediction, loss "
                     f"FROM samples) TO '{table}' (FORMAT parquet)")
         con.close()
     return run, table

@@ -14,6 +14,10 @@ python3 bench/attribution.py --model $m/sentiment-minilm --device cuda --n 872 -
   --out "$out/attribution_cuda.json" | tail -3
 python3 bench/attribution.py --model $m/sentiment-minilm --device cuda --sentences short \
   --n 246 --rounds 2 --out "$out/attribution_short_cuda.json" | tail -3
+# 2b. Every attribution method side by side (issue #20): lrp, shap, lime, occlusion... next to IG,
+#     on 200 SST-2 + 200 UNGDC sentences (targets: lrp >= 10x IG's sentences/s, AOPC comp >= IG's).
+python3 bench/methods.py --model $m/sentiment-minilm --device cuda --n 200 | tail -24
+cp bench/results/methods.json "$out/methods_cuda.json"
 # 3. Training loop vs a bare Hugging Face loop (target ratio <= 1.15), fp32 and bf16.
 for p in fp32 bf16; do
   python3 bench/training.py --task classification --compare-bare --steps 100 --rounds 2 \

@@ -117,7 +117,7 @@ def flip_check(run: str, rate: float = 0.05, seeds: int = 5) -> dict:
     for seed in range(seeds):
         rng = np.random.default_rng(seed)
         flip = rng.choice(len(frame), int(rate * len(frame)), replace=False)
-        labels = frame["label"].to_numpy().copy()
+        labels = frame["label_index"].to_numpy().copy()
         labels[flip] = (labels[flip] + 1 + rng.integers(0, probs.shape[1] - 1, len(flip))) \
             % probs.shape[1]
         issues = classification_issues(list(frame["id"]), labels, probs, names)

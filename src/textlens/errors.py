@@ -22,3 +22,15 @@ class ModelError(TextlensError):
 
 class InputError(TextlensError):
     """A text or question the model cannot take as given (empty, over-long, not UTF-8)."""
+
+
+class NotFoundError(TextlensError):
+    """A named thing (run, sample, column, slice) that does not exist; the fix lists what does."""
+
+
+class LimitError(InputError):
+    """A request larger than the server takes (body size, element count, work per request)."""
+
+
+class BusyError(DataError):
+    """A resource held by another process for longer than the retries wait (a locked store)."""

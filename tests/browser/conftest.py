@@ -47,9 +47,16 @@ def browser():
 
 
 def wait_for(predicate, timeout: float = 20.0, what: str = "condition"):
+    """Poll until truthy. An element the page replaced while it was read (the views rebuild
+    their panels on each answer) counts as "not yet", not as a failure."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = predicate()
+        try:
+            value = predicate()
+        except StaleElementReferenceException:
+            value = None
         if value:
             return value
         time.sleep(0.1)

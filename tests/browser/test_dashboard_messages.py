@@ -24,7 +24,7 @@ SPOOF = "invoice \u202egnp.exe\u202c done \u2067x\u2069"
 def base(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     runs = [synthetic_run(root / "demo", n=300, seed=5, texts=[SPOOF]),
-            synthetic_corpus_run(root / "speeches")]
+            synthetic_corpus_run(root / "speeches", explained=30)]
     with serve_in_thread(create_app(open_runs(runs))) as url:
         yield url
 
@@ -76,3 +76,11 @@ def test_the_corpus_view_explains_its_chart_and_colours(browser, wait, base):
     assert backgrounds, "word heatmaps"
     colours = {b.split(",")[1].strip() for b in backgrounds}
     assert colours <= {"128", "28"}, colours  # report/corpus_plots.py green 21,128,61 / red 185,28,28
+
+
+def test_the_corpus_view_names_countries_and_counts_each_stratum(browser, wait, base):
+    browser.get(f"{base}/?run=speeches")
+    view = wait(lambda: browser.find_element(By.ID, "view-corpus").text, 20, "the corpus view")
+    assert "(20 of 30 sampled sentences)" in view  # the store holds 30 per stratum, 20 shown
+    cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#view-corpus table td")]
+    assert "France" in cells and "FRA" not in cells  # named as the report names them

@@ -101,6 +101,9 @@ def test_a_point_hidden_at_low_zoom_is_still_selected(browser, wait, big):
         "const b = window.textlens.state.selection.bits, i = arguments[0];"
         "return b && (b[i >> 3] >> (i & 7)) & 1", hidden),
         10, "the selection bitmap") == 1
+    # ...and drawn on top at this zoom, with every other selected point.
+    assert wait(lambda: browser.execute_script("return window.textlens.map.extra.n") == count,
+                10, "the selected points drawn on top")
 
 
 def test_zoomed_in_every_point_is_drawn_and_a_box_count_is_exact(browser, wait, big):

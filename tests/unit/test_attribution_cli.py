@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from textlens.cli.main import app
+from textlens.errors import TextlensError
 
 
 @pytest.fixture
@@ -29,8 +30,31 @@ def qa_dir(tiny_qa, tmp_path):
 def test_methods_lists_all() -> None:
     result = CliRunner().invoke(app, ["methods"])
     assert result.exit_code == 0
-    for name in ("ig", "gradient-x-input", "saliency", "occlusion", "loss"):
+    for name in ("ig", "gradient-x-input", "saliency", "occlusion", "loss", "lrp", "shap",
+                 "lime"):
         assert name in result.output
+
+
+def test_explain_new_methods_from_the_cli(clf_dir, tmp_path) -> None:
+    html = tmp_path / "e.html"
+    for args, method in ((["--method", "shap", "--max-evals", "40", "--seed", "1"], "shap"),
+                         (["--method", "lime", "--max-evals", "30"], "lime"),
+                         (["--method", "attnlrp"], "lrp")):
+        result = CliRunner().invoke(app, ["explain", "a gripping film", "--model", str(clf_dir),
+                                          "--json", "-", "--html", str(html), *args])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.output)
+        assert data["method"] == method and data["words"] == ["a", "gripping", "film"]
+        assert method in unescape(html.read_text())
+    assert data["target"].startswith("logit") and data["conservation_error"] is not None
+    # Bad budgets and scores: a TextlensError (the problem and the fix; `main` prints it, exit 2).
+    for args, says in ((["--method", "shap", "--max-evals", "3"], "too small for partition SHAP"),
+                       (["--method", "lrp", "--score", "probability"], "explains a logit"),
+                       (["--method", "ig", "--max-evals", "9"], "takes no option")):
+        result = CliRunner().invoke(app, ["explain", "a gripping film", "--model", str(clf_dir),
+                                          *args])
+        assert isinstance(result.exception, TextlensError), result.output
+        assert says in str(result.exception)
 
 
 def test_explain_json_stdout_and_files(clf_dir, tmp_path) -> None:

@@ -33,7 +33,7 @@ def test_registry_lists_every_method_with_a_line() -> None:
     assert all(isinstance(line, str) and line for line in methods.values())
     assert get_method("integrated_gradients").name == "ig"
     with pytest.raises(InputError, match="Unknown attribution method"):
-        get_method("shap")
+        get_method("deeplift")
     with pytest.raises(InputError, match="takes no option"):
         get_method("saliency", steps=3)
 

@@ -53,12 +53,12 @@ def test_predict_input_reports_and_writes_rejected_rows(clf_dir, table, tmp_path
     result = runner.invoke(app, ["predict", "--model", str(clf_dir), "--input", str(table),
                                  "--id-col", "doc", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "1 rejected" in result.output and "texts.csv:2: empty text" in result.output
+    assert "1 rejected" in result.output and "texts.csv:3: empty text" in result.output
     rows = _lines(out)
-    assert [r["id"] for r in rows if r["id"]] == ["d1", "d3"]
+    assert [r["id"] for r in rows if "rejected" not in r] == ["d1", "d3"]
     assert rows[0]["metadata"] == {"country": "FR"}
     assert [r for r in rows if r.get("rejected")] == [
-        {"id": None, "where": "texts.csv:2", "rejected": "empty text"}]
+        {"id": "d2", "where": "texts.csv:3", "rejected": "empty text"}]  # the file's line 3
 
 
 def test_explain_input_ids_metadata_rejected_rows_and_resume(clf_dir, table, tmp_path):
@@ -67,13 +67,13 @@ def test_explain_input_ids_metadata_rejected_rows_and_resume(clf_dir, table, tmp
             "--out", str(out), "--method", "gxi", "--html", str(html)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "texts.csv:2: empty text" in result.output
+    assert "texts.csv:3: empty text" in result.output
     rows = _lines(out)
-    assert sorted(r["id"] for r in rows if r["id"]) == ["d1", "d3"]
-    assert {r["id"]: r["metadata"] for r in rows if r["id"]} == {"d1": {"country": "FR"},
+    assert sorted(r["id"] for r in rows if "rejected" not in r) == ["d1", "d3"]
+    assert {r["id"]: r["metadata"] for r in rows if "rejected" not in r} == {"d1": {"country": "FR"},
                                                                   "d3": {"country": "UK"}}
     assert [r["rejected"] for r in rows if r.get("rejected")] == ["empty text"]
-    assert all("baseline_output" in r for r in rows if r["id"])
+    assert all("baseline_output" in r for r in rows if "rejected" not in r)
     page = html.read_text(encoding="utf-8")
     assert page.count('class="tl-legend"') == 1 and "d1" in page and "d3" in page
     again = runner.invoke(app, args)  # resumed: nothing redone, nothing duplicated

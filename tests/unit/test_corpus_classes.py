@@ -42,6 +42,7 @@ def test_three_class_model_counts_every_class(make_tiny, tmp_path):
     info = dict(con.execute("SELECT key, value FROM run_info").fetchall())
     assert info["sentiment"] == "false" and info["head"] == '"softmax"'
     assert "Share of each class per group" in (tmp_path / "run" / "report.html").read_text()
+    assert (tmp_path / "run" / "class_shares.png").stat().st_size > 1000
 
 
 def test_multi_label_model_gives_one_share_per_label(make_tiny, tmp_path):

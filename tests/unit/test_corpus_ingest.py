@@ -65,10 +65,20 @@ def test_table_ingest_keeps_metadata_and_lists_empty_rows(tmp_path):
     corpus = ingest(path, text_col="speech")
     assert [d.metadata for d in corpus.documents] == [{"party": "A", "year": 2020},
                                                       {"party": "C", "year": 2022}]
-    assert [(b.path, b.reason) for b in corpus.bad_files] == [("t.csv:2", "empty speech")]
+    # named by file line (the header is line 1), as data.table names rejected rows
+    assert [(b.path, b.reason) for b in corpus.bad_files] == [("t.csv:3", "empty speech")]
+    assert [d.path for d in corpus.documents] == ["t.csv:2", "t.csv:4"]
     assert corpus.read(corpus.documents[1]).text == "Bad news."
     with pytest.raises(DataError, match="Column 'text'"):
         ingest(path)
+
+
+def test_table_ingest_names_jsonl_rows_by_file_line(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"text": "One."}\n\n{"text": " "}\n{"text": "Two."}\n', encoding="utf-8")
+    corpus = ingest(path)
+    assert [(b.path, b.reason) for b in corpus.bad_files] == [("t.jsonl:3", "empty text")]
+    assert [d.path for d in corpus.documents] == ["t.jsonl:1", "t.jsonl:4"]
 
 
 def test_where_filters_metadata_and_refuses_other_sql():

@@ -1,4 +1,5 @@
-"""The corpus report is escaped and self-contained; the plots handle any group-by."""
+"""The corpus report is escaped and offline (plotly.js beside it, or inline); the plots handle
+any group-by."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pandas as pd
 
 from textlens.corpus.aggregate import aggregate_groups
 from textlens.report import corpus_plots
-from textlens.report.corpus_html import CorpusReport, render
+from textlens.report.assets import plotly_bundle
+from textlens.report.corpus_html import CorpusReport, DomainNote, Stratum, render, write_report
 
 EVIL = "<img src=x onerror=alert(1)>"
 
@@ -21,7 +23,12 @@ def groups_frame(by=("country", "year")):
     return aggregate_groups(documents, sentences, list(by), n_boot=20)
 
 
-def test_report_escapes_every_corpus_value_and_uses_no_cdn():
+STRATA = (Stratum("clear_positive"), Stratum("clear_negative"),
+          Stratum("near_threshold", open=False))
+FAR = DomainNote(EVIL, "far")
+
+
+def evil_report(domain: DomainNote | None = FAR) -> CorpusReport:
     groups = groups_frame()
     explanations = pd.DataFrame({
         "doc_id": [EVIL], "sentence_id": [0], "stratum": ["near_threshold"],
@@ -30,15 +37,36 @@ def test_report_escapes_every_corpus_value_and_uses_no_cdn():
         "year": [2017]})
     words = pd.DataFrame({"country": [EVIL], "year": [2017], "direction": ["positive"],
                           "rank": [1], "word": [EVIL], "attribution": [0.2], "count": [1]})
-    page = render(CorpusReport(
-        EVIL, {"corpus": EVIL}, ("country", "year"), groups,
-        corpus_plots.facet_png(groups, ["country", "year"]),
-        corpus_plots.facet_html(groups, ["country", "year"]), explanations, words,
-        pd.DataFrame({"path": [EVIL], "reason": ["empty"]}), EVIL, True, None,
-        corpus_plots.confidence_png(groups.mean_confidence.to_numpy())))
+    return CorpusReport(
+        title=EVIL, summary={"corpus": EVIL}, group_by=("country", "year"), groups=groups,
+        facet_png=corpus_plots.facet_png(groups, ["country", "year"]),
+        facet_html=corpus_plots.facet_html(groups, ["country", "year"]),
+        explanations=explanations, strata=STRATA, top_words=words,
+        bad_files=pd.DataFrame({"path": [EVIL], "reason": ["empty"]}), domain=domain,
+        domain_png=None,
+        confidence_png=corpus_plots.confidence_png(groups.mean_confidence.to_numpy()))
+
+
+def test_report_escapes_every_corpus_value_and_uses_no_cdn(tmp_path):
+    page = render(evil_report())
     assert EVIL not in page
     assert page.count("&lt;img src=x onerror=alert(1)&gt;") >= 6
-    assert re.search(r"<script[^>]*\bsrc=", page) is None and "Plotly" in page  # JS inline
+    # plotly.js is loaded once, from beside the page, never from the network
+    assert re.findall(r"<script[^>]*\bsrc=\"([^\"]*)\"", page) == ["plotly.min.js"]
+    path = write_report(tmp_path / "run" / "report.html", evil_report())
+    assert (tmp_path / "run" / "plotly.min.js").read_text(encoding="utf-8") == plotly_bundle()
+    assert path.stat().st_size < 200_000
+    single = write_report(tmp_path / "one" / "report.html", evil_report(), self_contained=True)
+    assert not (tmp_path / "one" / "plotly.min.js").exists()
+    text = single.read_text(encoding="utf-8")
+    assert re.search(r"<script[^>]*\bsrc=", text) is None and plotly_bundle()[-2000:] in text
+
+
+def test_domain_box_follows_the_verdict_kind_not_the_message():
+    for kind, css in (("far", "warn"), ("close", "ok"), ("unchecked", "muted")):
+        page = render(evil_report(DomainNote("No domain check: same words", kind)))
+        assert f'<p class="{css}">No domain check: same words</p>' in page
+    assert "the check was turned off" in render(evil_report(None))
 
 
 def test_country_names_come_from_pycountry_and_other_values_pass_through():

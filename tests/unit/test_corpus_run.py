@@ -82,7 +82,9 @@ def test_run_writes_every_table_and_sentence_once(tiny_classifier, tmp_path):
     con.close()
     page = result.report.read_text()
     assert "<script>alert(1)" not in page
-    assert re.search(r"<script[^>]*\bsrc=", page) is None and "Plotly" in page  # JS inline
+    # plotly.js once beside the page, never from the network
+    assert re.findall(r"<script[^>]*\bsrc=\"([^\"]*)\"", page) == ["plotly.min.js"]
+    assert (result.report.parent / "plotly.min.js").is_file()
     assert pd.read_csv(tmp_path / "run" / "groups.csv").shape[0] == len(groups)
     assert pd.read_parquet(tmp_path / "run" / "groups.parquet").shape[0] == len(groups)
 

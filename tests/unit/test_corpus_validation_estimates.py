@@ -125,6 +125,65 @@ def test_cli_loop(tmp_path):
                               "--bootstrap", "20"])
     assert out.exit_code == 0, out.output
     assert "60 labels recorded" in out.output and "pacc" in out.output
-    assert (run_dir / "validation.html").exists()
+    page = (run_dir / "validation.html").read_text()
+    assert "data:image/png;base64" in page and "naive and corrected shares per group" in page
     out = runner.invoke(app, ["validate", "sample", str(run_dir), "--n", "100000"])
     assert out.exit_code != 0
+
+
+def test_labels_survive_a_rerun_and_reach_the_report(tiny_classifier, tmp_path):
+    from dataclasses import replace
+
+    from textlens.corpus.pipeline import run
+    from textlens.corpus.validation import current_labels, record_label
+
+    from .test_corpus_run import FAST, make_corpus
+
+    root = make_corpus(tmp_path / "ungdc")
+    run(tiny_classifier, root, tmp_path / "run", FAST, progress=False)
+    sample = draw_validation_sample(tmp_path / "run", 12, classes=["negative", "neutral",
+                                                                   "positive"])
+    for i, vid in enumerate(sample.frame["validation_id"]):
+        record_label(tmp_path / "run", vid, ["negative", "neutral", "positive"][i % 3])
+    measure(tmp_path / "run", n_boot=10)  # too few: says so
+    correct_shares(tmp_path / "run", n_boot=5)
+    run(tiny_classifier, root, tmp_path / "run", FAST, progress=False)  # a rerun
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert "Validation: the classifier on this corpus" in page
+    assert "Too few labels to measure" in page and "No correction" in page
+    # --overwrite recomputes every figure (the model may differ) but keeps sample and labels
+    run(tiny_classifier, root, tmp_path / "run", replace(FAST, overwrite=True), progress=False)
+    assert len(current_labels(tmp_path / "run")) == 12
+    assert "Validation:" not in (
+        tmp_path / "run" / "report.html").read_text()
+
+
+def test_reference_figures_come_from_training_json(tmp_path):
+    import json
+
+    from textlens.corpus.validation.measures import reference_figures
+
+    (tmp_path / "training.json").write_text(json.dumps({
+        "data": "sst2", "validation_split": "validation", "labels": ["negative", "positive"],
+        "metrics": {"accuracy": 0.85, "labels": ["negative", "positive"],
+                    "confusion_matrix": [[40, 10], [5, 45]]}}))
+    what, rows = reference_figures(str(tmp_path), 300, 0)
+    assert "sst2/validation, 100 examples" in what
+    got = {(r["metric"], r["class"]): r for r in rows}
+    assert got[("accuracy", "")]["value"] == pytest.approx(0.85)
+    assert got[("precision", "positive")]["value"] == pytest.approx(45 / 55)
+    assert got[("recall", "positive")]["value"] == pytest.approx(45 / 50)
+    assert got[("accuracy", "")]["ci_low"] < 0.85 < got[("accuracy", "")]["ci_high"]
+    assert reference_figures(str(tmp_path / "none"), 10, 0) == (None, [])
+
+
+def test_partly_labelled_sample_keeps_the_corpus_total(tmp_path):
+    from textlens.corpus.validation.design import load_labelled
+
+    run_dir, truth = binary_store(tmp_path / "run", n_groups=4, n_docs=5, per_doc=30)
+    sample = draw_validation_sample(run_dir, 150, seed=2)
+    _label(run_dir, truth, sample.frame["validation_id"][:8])  # the first 8 in draw order
+    data = load_labelled(run_dir)
+    assert len(data.y) == 8
+    assert data.weights.sum() == pytest.approx(len(truth))
+    assert "folded into their confidence band" in data.weighting

@@ -62,6 +62,12 @@ def test_sample_larger_than_corpus_is_refused(run):
         draw_validation_sample(run_dir, len(truth) + 1)
     with pytest.raises(InputError, match="reserved"):
         draw_validation_sample(run_dir, 10, classes=["negative", "unsure"])
+    with pytest.raises(InputError, match="not two or more distinct"):
+        draw_validation_sample(run_dir, 10, classes=["positive", "positive"])
+    with pytest.raises(InputError, match="is empty"):
+        draw_validation_sample(run_dir, 0)
+    with pytest.raises(DataError, match="No corpus run"):
+        draw_validation_sample(run_dir.parent / "nowhere", 10)
 
 
 def test_labels_are_an_append_only_log(run):

@@ -103,7 +103,11 @@ def test_chunked_loading_matches_and_reports_rows_across_chunks(tmp_path, suffix
     whole = load_table(path, "text", "label")
     chunked = load_table(path, "text", "label", chunk_rows=9)
     assert chunked.examples == whole.examples and chunked.bad_rows == whole.bad_rows
-    expected_bad = [f"t{suffix}:{i}" for i in range(1, 101) if i % 7 == 0]
+    # where an editor finds them: CSV/TSV line (header = line 1), JSONL line, Parquet row
+    where = {".csv": "t.csv:{}", ".tsv": "t.tsv:{}", ".jsonl": "t.jsonl:{}",
+             ".parquet": "t.parquet row {}"}[suffix]
+    line = 1 if suffix in {".csv", ".tsv"} else 0
+    expected_bad = [where.format(i + line) for i in range(1, 101) if i % 7 == 0]
     assert [b.where for b in chunked.bad_rows] == expected_bad
     assert len(chunked) == 100 - len(expected_bad)
     assert int(chunked[0].metadata["year"]) == 2000

@@ -83,6 +83,11 @@ def test_classification_run_has_documented_tables(clf_run) -> None:
     assert {"samples", "clusters", "label_issues", "slices", "run_info"} <= tables
     assert {"id", "split", "text", "label", "prediction", "confidence", "loss", "correct", "x",
             "y", "cluster"} <= columns(run, "samples")
+    # users read `label` in `textlens query`: the class name, as `prediction` is
+    labels = query(run, "SELECT label, label_index, prediction FROM samples")
+    assert set(labels["label"]) == {"negative", "positive"}
+    assert (labels["label"] == labels["label_index"].map(("negative", "positive").__getitem__)).all()
+    assert set(labels["prediction"]) <= set(labels["label"])
     assert {"id", "size", "mean_loss", "accuracy", "top_terms"} <= columns(run, "clusters")
     assert {"id", "score", "rank", "reason"} <= columns(run, "label_issues")
     n = int(query(run, "SELECT count(*) AS n FROM samples")["n"][0])
@@ -97,7 +102,9 @@ def test_report_escapes_dataset_text(clf_run) -> None:
     page = (clf_run.run_dir / "report.html").read_text(encoding="utf-8")
     assert SCRIPT not in page and "alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert re.search(r"<script[^>]*\bsrc=", page) is None and "Plotly" in page
+    # plotly.js once beside the page, never from the network
+    assert re.findall(r"<script[^>]*\bsrc=\"([^\"]*)\"", page) == ["plotly.min.js"]
+    assert (clf_run.run_dir / "plotly.min.js").is_file() and "Plotly.newPlot" in page
     assert list((clf_run.run_dir / "maps").glob("map_*.png"))
 
 
@@ -324,7 +331,7 @@ def test_run_info_is_typed_and_stored(clf_run) -> None:
     with pytest.raises(FrozenInstanceError):
         info.n = 1  # type: ignore[misc]
     assert info.clustering.clusters == clf_run.samples["cluster"].nunique()
-    assert info.purity.group == "label_name" and 0 <= info.purity.observed <= 1
+    assert info.purity.group == "label" and 0 <= info.purity.observed <= 1
     stored = run_info(clf_run.run_dir)
     assert set(stored) == {f.name for f in fields(RunInfo)}
     assert stored["clustering"]["fitted_on"] == info.clustering.fitted_on == 48
@@ -336,7 +343,8 @@ def test_model_label_names_used_when_the_data_has_none(tmp_path, data_dir) -> No
     plain = Dataset(plain.name, plain.split, plain.examples, plain.source, None)
     result = analyze(tiny_model("classification"), plain, tmp_path, FAST)
     expected = [("negative", "positive")[e.label] for e in plain.examples]
-    assert result.samples["label_name"].tolist() == expected
+    assert result.samples["label"].tolist() == expected
+    assert result.samples["label_index"].tolist() == [e.label for e in plain.examples]
     assert set(result.samples["prediction"]) <= {"negative", "positive"}
     assert result.purity["group"].isin(["negative", "positive"]).all()
 
@@ -372,7 +380,7 @@ def test_report_reads_as_sentences_and_tables(clf_run) -> None:
     assert "nearest neighbours share its label" in text
     labels = clf_run.label_issues.merge(clf_run.samples, on="id")
     first = labels.sort_values("rank").iloc[0]
-    assert f"Label: {first['label_name']}" in text and "Label: 0 " not in text
+    assert f"Label: {first['label']}" in text and "Label: 0 " not in text
 
 
 def test_qa_report_explains_top_issues_and_names_its_scores(qa_run) -> None:

@@ -46,8 +46,8 @@ def samples(splits: tuple[str, ...], n: int = 40) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     return pd.DataFrame({
         "id": [f"s{i}" for i in range(n)], "split": [splits[i % len(splits)] for i in range(n)],
-        "text": [f"<b>text {i}</b>" for i in range(n)], "label": [i % 2 for i in range(n)],
-        "label_name": [("negative", "positive")[i % 2] for i in range(n)],
+        "text": [f"<b>text {i}</b>" for i in range(n)], "label_index": [i % 2 for i in range(n)],
+        "label": [("negative", "positive")[i % 2] for i in range(n)],
         "prediction": [("negative", "positive")[(i // 3) % 2] for i in range(n)],
         "correct": [float(i % 2 == (i // 3) % 2) for i in range(n)],
         "loss": rng.random(n), "x": rng.random(n), "y": rng.random(n),
@@ -56,14 +56,14 @@ def samples(splits: tuple[str, ...], n: int = 40) -> pd.DataFrame:
 
 def test_one_split_map_is_coloured_by_label_not_split() -> None:
     frame = samples(("validation",))
-    assert colour_columns(frame)[0] == "label_name" and "split" not in colour_columns(frame)
+    assert colour_columns(frame)[0] == "label" and "split" not in colour_columns(frame)
     fig = population_figure(frame)
     menu = fig.layout.updatemenus[0]
     assert [b.label for b in menu.buttons] == ["label", "cluster", "prediction"]
     assert fig.layout.title.text is None  # no plotly title to collide with the menu
     legend = " ".join(a.text for a in fig.layout.annotations)
     assert "negative" in legend and "positive" in legend and "Colour by" in legend
-    colours = dict(zip(frame["label_name"], fig.data[0].marker.color, strict=True))
+    colours = dict(zip(frame["label"], fig.data[0].marker.color, strict=True))
     assert colours["negative"] != colours["positive"]
 
 

@@ -30,7 +30,7 @@ def test_explain_takes_a_path_string_and_matches_the_loaded_model(tiny_classifie
 
 def test_predict_and_evaluate_take_a_path(tiny_classifier, clf_dir):
     from textlens.data import Dataset, TextExample
-    from textlens.metrics.evaluate import evaluate_classification
+    from textlens.models.evaluate import evaluate_classification
     from textlens.models.predict import predict_classification
 
     texts = ["a fine film", "a dull plot"]

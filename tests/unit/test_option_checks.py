@@ -78,7 +78,7 @@ def no_loading(monkeypatch):
     (["--aggregate", "median"], "sum, mean, max-abs"),
     (["--score", "prob"], "logit, probability"),
     (["--part", "middle"], "both, start, end"),
-    (["--method", "shap"], "gradient-x-input"),
+    (["--method", "deeplift"], "gradient-x-input"),
     (["--device", "gpu"], "auto, cpu, cuda"),
 ])
 def test_explain_cli_checks_options_before_loading(args, listed, clf_dir, no_loading):
@@ -98,6 +98,6 @@ def test_evaluate_cli_checks_task_and_windows_first(clf_dir, no_loading):
 
 def test_faithfulness_cli_checks_methods_first(clf_dir, no_loading):
     result = CliRunner().invoke(app, ["faithfulness", "--model", str(clf_dir),
-                                      "--methods", "ig,shap"])
+                                      "--methods", "ig,deeplift"])
     assert isinstance(result.exception, TextlensError)
-    assert "Unknown attribution method 'shap'" in str(result.exception)
+    assert "Unknown attribution method 'deeplift'" in str(result.exception)

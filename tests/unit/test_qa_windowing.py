@@ -48,8 +48,8 @@ def test_load_model_reads_the_trained_windows(trained_qa, tiny_qa):
 
 def test_predict_evaluate_and_embed_use_the_trained_windows(trained_qa, monkeypatch):
     from textlens.latent import embeddings
-    from textlens.metrics.evaluate import evaluate_qa
     from textlens.models import predict
+    from textlens.models.evaluate import evaluate_qa
 
     seen: list[tuple[int, int]] = []
 
@@ -83,7 +83,7 @@ def test_training_stores_the_windows(tiny_qa, tmp_path, monkeypatch):
     from textlens.training import output
     from textlens.training.loop import TrainConfig, TrainStats
 
-    monkeypatch.setattr("textlens.metrics.evaluate.evaluate_qa",
+    monkeypatch.setattr("textlens.models.evaluate.evaluate_qa",
                         lambda loaded, data, **kw: {"windows": qa_windowing(loaded).to_dict()})
     example = QAExample("q", "t", CONTEXT, QUESTION, (Answer("w7", CONTEXT.index("w7 ")),))
     data = Dataset("d", "train", (example,), tmp_path)

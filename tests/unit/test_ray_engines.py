@@ -10,9 +10,10 @@ import pytest
 ray = pytest.importorskip("ray", reason="ray not installed: `pip install 'textlens[ray]'` runs "
                                         "the Ray engine tests")
 
+from textlens.corpus import ray_engine  # noqa: E402
 from textlens.corpus.engine import Document, LocalEngine  # noqa: E402
 from textlens.corpus.engine import EngineOptions as CorpusOptions  # noqa: E402
-from textlens.corpus.ray_engine import CrashOnce, RayEngine  # noqa: E402
+from textlens.corpus.ray_engine import RayEngine  # noqa: E402
 from textlens.data.types import Dataset, QAExample, TextExample  # noqa: E402
 from textlens.engines import EngineChoice  # noqa: E402
 from textlens.latent.embeddings import EmbeddingOptions, embed_qa, embed_texts  # noqa: E402
@@ -125,12 +126,29 @@ def _assert_same_rows(got, expected):
                                atol=1e-5, rtol=0)
 
 
+def crashing_actor(marker: str, doc_id: str) -> type:
+    """`SentenceActor` whose process exits (as an OOM kill would) on the first batch holding
+    `doc_id`, once: `marker` is created just before and disarms it. A class local to a function
+    is pickled by value, so the Ray workers get this one, not the module's."""
+    import os
+    from pathlib import Path
+
+    class CrashOnce(ray_engine.SentenceActor):
+        def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+            if doc_id in set(batch["doc_id"]) and not Path(marker).exists():
+                Path(marker).touch()
+                os._exit(1)
+            return super().__call__(batch)
+
+    return CrashOnce
+
+
 def test_actor_killed_mid_batch_is_retried_and_every_sentence_comes_once(ray_runtime, corpus_model,
-                                                                         tmp_path):
+                                                                         tmp_path, monkeypatch):
     marker = tmp_path / "crashed"
     options = CorpusOptions(batch_size=16)
-    engine = RayEngine(corpus_model, options, RAY, documents_per_task=2,
-                       crash_once=CrashOnce(str(marker), "d4"))
+    monkeypatch.setattr(ray_engine, "SentenceActor", crashing_actor(str(marker), "d4"))
+    engine = RayEngine(corpus_model, options, RAY, documents_per_task=2)
     streamed = list(engine.stream(DOCUMENTS))
     assert [d.doc_id for d in streamed] == [d.doc_id for d in DOCUMENTS]  # complete, in order
     assert streamed[-1].rows == ()  # a blank document is handed over too, with no sentences

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +16,7 @@ from textlens.errors import DataError  # noqa: E402
 from textlens.serve.app import create_app  # noqa: E402
 from textlens.serve.runs import NULL_CODE, open_run, open_runs  # noqa: E402
 from textlens.serve.synthetic import synthetic_corpus_run, synthetic_run  # noqa: E402
+from textlens.store.run_db import connect  # noqa: E402
 
 
 @pytest.fixture
@@ -27,11 +27,11 @@ def run_dir(tmp_path):
 @pytest.fixture
 def client(run_dir, tmp_path):
     corpus = synthetic_corpus_run(tmp_path / "speeches")
-    return TestClient(create_app(open_runs([run_dir, corpus])))
+    return TestClient(create_app(open_runs([run_dir, corpus])), base_url="http://127.0.0.1")
 
 
 def table(run_dir, name):
-    con = duckdb.connect(str(run_dir / "textlens.duckdb"), read_only=True)
+    con = connect(run_dir / "textlens.duckdb")  # joins a writer still open in this process
     try:
         return con.execute(f"SELECT * FROM {name}").fetchdf()
     finally:
@@ -47,11 +47,11 @@ def test_points_and_columns_are_typed_arrays_in_row_order(client, run_dir):
     np.testing.assert_allclose(raw[n:], samples["y"], rtol=1e-6)
     meta = client.get("/api/runs/demo").json()
     cols = {c["name"]: c for c in meta["columns"]}
-    assert cols["loss"]["kind"] == "numeric" and cols["label_name"]["kind"] == "categorical"
+    assert cols["loss"]["kind"] == "numeric" and cols["label"]["kind"] == "categorical"
     assert "text" not in cols and "neighbours" not in cols
-    codes = np.frombuffer(client.get("/api/runs/demo/columns/label_name").content, dtype="<u2")
-    decoded = [cols["label_name"]["categories"][c] for c in codes]
-    assert decoded == samples["label_name"].tolist()
+    codes = np.frombuffer(client.get("/api/runs/demo/columns/label").content, dtype="<u2")
+    decoded = [cols["label"]["categories"][c] for c in codes]
+    assert decoded == samples["label"].tolist()
     clusters = np.frombuffer(client.get("/api/runs/demo/columns/cluster").content, dtype="<u2")
     cats = cols["cluster"]["categories"]
     assert [int(cats[c]) for c in clusters] == samples["cluster"].tolist()
@@ -101,7 +101,7 @@ def test_selection_summary_matches_pandas(client, run_dir):
     assert s["mean_loss"] == pytest.approx(part["loss"].mean())
     assert s["overall_loss"] == pytest.approx(samples["loss"].mean())
     assert s["mean_correct"] == pytest.approx(part["correct"].mean())
-    assert dict(s["mix_label_name"]) == part["label_name"].value_counts().to_dict()
+    assert dict(s["mix_label"]) == part["label"].value_counts().to_dict()
     assert [r["id"] for r in s["rows"]] == part.sort_values("loss", ascending=False)["id"].head(20).tolist()
     up = client.post("/api/runs/demo/selection", json={"positions": positions, "sort": "confidence",
                                                        "descending": False, "limit": 5}).json()
@@ -171,10 +171,24 @@ def test_corpus_run_without_optional_columns(tmp_path):
                                      "explanations": pd.DataFrame({
                                          "doc_id": ["a"], "word_scores": [json.dumps({"Hi": 0.2})]})},
                  {})
-    client = TestClient(create_app(open_runs([tmp_path / "bare"])))
+    client = TestClient(create_app(open_runs([tmp_path / "bare"])), base_url="http://127.0.0.1")
     d = client.get("/api/runs/bare/corpus").json()
     assert d["sentences"] == 1 and d["groups"] == [] and d["labels"] == []
     assert d["explanations"][0]["words"] == [["Hi", 0.2]]
+    assert d["stratum_sizes"] == {"all": 1} and d["names"] == {}
+
+
+def test_corpus_view_names_countries_and_says_how_many_each_stratum_holds(tmp_path):
+    import pycountry
+
+    run = synthetic_corpus_run(tmp_path / "many", explained=30)
+    client = TestClient(create_app(open_runs([run])), base_url="http://127.0.0.1")
+    d = client.get("/api/runs/many/corpus").json()
+    assert d["stratum_sizes"] == {"clear_positive": 30, "near_threshold": 30}
+    assert len([e for e in d["explanations"] if e["stratum"] == "clear_positive"]) == 20
+    assert d["names"] == {"FRA": pycountry.countries.get(alpha_3="FRA").name,
+                          "USA": pycountry.countries.get(alpha_3="USA").name}
+    assert "2019" not in d["names"]  # years and other values keep their own text
 
 
 def test_bad_runs_fail_at_start_with_a_clear_error(tmp_path):
@@ -199,7 +213,7 @@ def test_two_runs_with_one_folder_name_get_distinct_names(tmp_path):
 
 def test_label_issues_without_optional_columns(tmp_path):
     run = synthetic_run(tmp_path / "old", n=60, with_kind=False)
-    client = TestClient(create_app(open_runs([run])))
+    client = TestClient(create_app(open_runs([run])), base_url="http://127.0.0.1")
     q = client.get("/api/runs/old/issues", params={"status": "all"}).json()
     assert q["total"] == 60 and "kind" not in q["rows"][0]["evidence"]
     assert client.get("/api/runs/old/issues", params={"status": "weird"}).status_code == 400
@@ -221,7 +235,7 @@ def test_qa_run_sample_has_spans_and_the_queue_has_no_class_suggestion(tmp_path)
                            "reason": ["confident span far from gold", ""], "flagged": [True, False]})
     write_run_db(tmp_path / "squad", {"samples": samples, "label_issues": issues},
                  {"task": "qa"})
-    client = TestClient(create_app(open_runs([tmp_path / "squad"])))
+    client = TestClient(create_app(open_runs([tmp_path / "squad"])), base_url="http://127.0.0.1")
     d = client.get("/api/runs/squad/sample", params={"id": "q1"}).json()
     s = d["sample"]
     assert d["task"] == "qa" and s["answers"] == ["1856"]
@@ -247,3 +261,16 @@ def test_serving_code_is_not_imported_by_the_cli_help():
             "if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_run_written_before_label_held_the_class_name_still_opens(tmp_path):
+    from textlens.store.run_db import write_run_db
+
+    old = pd.DataFrame({"id": ["a", "b", "c"], "text": ["x", "y", "z"], "label": [1, 0, 1],
+                        "label_name": ["pos", "neg", "pos"], "p_0": [.2, .7, .4],
+                        "p_1": [.8, .3, .6], "x": [0.0, 1.0, 2.0], "y": [0.0, 1.0, 0.5]})
+    write_run_db(tmp_path / "old", {"samples": old}, {})
+    run = open_run(tmp_path / "old")
+    assert run.samples["label"].tolist() == ["pos", "neg", "pos"]
+    assert run.samples["label_index"].tolist() == [1, 0, 1]
+    assert run.label_names == ("neg", "pos") and "label_name" not in run.samples

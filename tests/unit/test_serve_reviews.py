@@ -7,7 +7,6 @@ import json
 import threading
 import urllib.request
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,6 +20,7 @@ from textlens.serve.app import create_app  # noqa: E402
 from textlens.serve.live import serve_in_thread  # noqa: E402
 from textlens.serve.runs import open_runs  # noqa: E402
 from textlens.serve.synthetic import synthetic_run  # noqa: E402
+from textlens.store.run_db import connect  # noqa: E402
 
 
 @pytest.fixture
@@ -29,11 +29,11 @@ def run_dir(tmp_path):
 
 
 def client_for(run_dir):
-    return TestClient(create_app(open_runs([run_dir])))
+    return TestClient(create_app(open_runs([run_dir])), base_url="http://127.0.0.1")
 
 
 def stored_reviews(run_dir) -> pd.DataFrame:
-    con = duckdb.connect(str(run_dir / "textlens.duckdb"), read_only=True)
+    con = connect(run_dir / "textlens.duckdb")  # joins a writer still open in this process
     try:
         return con.execute("SELECT * FROM reviews ORDER BY created_at").fetchdf()
     finally:
@@ -46,7 +46,7 @@ def test_queue_is_ranked_with_suggested_labels(run_dir):
     ranks = [r["evidence"]["rank"] for r in q["rows"]]
     assert ranks == sorted(ranks) and ranks[0] == 1
     samples = client.get("/api/runs/demo/sample", params={"id": q["rows"][0]["id"]}).json()["sample"]
-    given, other = samples["label_name"], {"negative": "positive", "positive": "negative"}
+    given, other = samples["label"], {"negative": "positive", "positive": "negative"}
     assert q["rows"][0]["given"] == given and q["rows"][0]["suggested"] == other[given]
     assert q["rows"][0]["evidence"]["kind"] in ("label_error", "ambiguous")
     flagged = client.get("/api/runs/demo/issues", params={"status": "all", "flagged": True}).json()
@@ -129,7 +129,7 @@ def test_fifty_concurrent_clients_lose_no_review(run_dir):
 def test_export_labels_applies_accepted_fixes(run_dir, tmp_path, suffix):
     client = client_for(run_dir)
     given = client.get("/api/runs/demo/sample", params={"id": "s000003"}).json()["sample"]
-    flipped = {"negative": "positive", "positive": "negative"}[given["label_name"]]
+    flipped = {"negative": "positive", "positive": "negative"}[given["label"]]
     client.post("/api/runs/demo/reviews", json={"sample_id": "s000003", "decision": "mislabelled",
                                                 "new_label": flipped})
     client.post("/api/runs/demo/reviews", json={"sample_id": "s000004", "decision": "mislabelled",
@@ -140,15 +140,15 @@ def test_export_labels_applies_accepted_fixes(run_dir, tmp_path, suffix):
     result = CliRunner().invoke(cli, ["export-labels", str(run_dir), "--out", str(out)])
     assert result.exit_code == 0, result.output
     fixed = pd.read_csv(out) if suffix == "csv" else pd.read_parquet(out)
-    con = duckdb.connect(str(run_dir / "textlens.duckdb"), read_only=True)
-    original = con.execute("SELECT id, text, label_name FROM samples ORDER BY id").fetchdf()
+    con = connect(run_dir / "textlens.duckdb")  # joins a writer still open in this process
+    original = con.execute("SELECT id, text, label FROM samples ORDER BY id").fetchdf()
     con.close()
     fixed = fixed.set_index("id").loc[original["id"]]
-    changed = fixed["label"].to_numpy() != original["label_name"].to_numpy()
+    changed = fixed["label"].to_numpy() != original["label"].to_numpy()
     assert fixed.index[changed].tolist() == ["s000003"]
     assert fixed.loc["s000003", "label"] == flipped
-    assert fixed.loc["s000003", "original_label"] == given["label_name"]
-    assert fixed.loc["s000004", "label"] == original.set_index("id").loc["s000004", "label_name"]
+    assert fixed.loc["s000003", "original_label"] == given["label"]
+    assert fixed.loc["s000004", "label"] == original.set_index("id").loc["s000004", "label"]
     assert (fixed["text"].to_numpy() == original["text"].to_numpy()).all()
     assert "loss" not in fixed and "prediction" not in fixed and "p_0" not in fixed
     bad = CliRunner().invoke(cli, ["export-labels", str(run_dir), "--out", str(tmp_path / "x.xlsx")])
@@ -157,7 +157,7 @@ def test_export_labels_applies_accepted_fixes(run_dir, tmp_path, suffix):
 
 def test_the_analysis_tables_are_never_written(run_dir):
     def snapshot() -> dict[str, pd.DataFrame]:
-        con = duckdb.connect(str(run_dir / "textlens.duckdb"), read_only=True)
+        con = connect(run_dir / "textlens.duckdb")  # joins a writer still open in this process
         try:
             return {t: con.execute(f'SELECT * FROM "{t}"').fetchdf() for t in
                     ("samples", "clusters", "label_issues", "slices", "run_info")}

@@ -61,7 +61,7 @@ def test_path_traversal_variants_get_404_on_a_real_socket(app):
 
 
 def test_no_sql_from_the_browser(app):
-    client = TestClient(app)
+    client = TestClient(app, base_url="http://127.0.0.1")
     for path in ("/api/query", "/api/runs/demo/query", "/api/runs/demo/sql"):
         assert client.get(path, params={"sql": "SELECT 1"}).status_code == 404
     r = client.get("/api/runs/demo/members", params={"column": "split' OR 1=1 --", "value": "x"})
@@ -74,7 +74,7 @@ def test_foreign_host_and_cross_site_posts_are_refused(app):
     with serve_in_thread(app) as base:
         assert raw_get(base, "/api/runs", host="evil.example:80")[0] == 421
         assert raw_get(base, "/api/runs", host="127.0.0.1")[0] == 200
-    client = TestClient(app)
+    client = TestClient(app, base_url="http://127.0.0.1")
     body = '{"sample_id": "s000001", "decision": "unsure"}'
     form = client.post("/api/runs/demo/reviews", content=body,
                        headers={"Content-Type": "text/plain"})
@@ -86,7 +86,7 @@ def test_foreign_host_and_cross_site_posts_are_refused(app):
 
 
 def test_every_answer_carries_a_strict_content_security_policy(app):
-    client = TestClient(app)
+    client = TestClient(app, base_url="http://127.0.0.1")
     for path in ("/", "/static/app.js", "/api/runs", "/nothing"):
         csp = client.get(path).headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp

@@ -22,15 +22,18 @@ def with_baselines(runner: Runner, jobs: Sequence[Job], raws: Sequence[RawAttrib
     out = list(raws)
     for start in range(0, len(missing), group):
         members = missing[start:start + group]
-        inputs = [jobs[j].x for j in members]
-        baselines = [runner.embed(jobs[j].baseline_ids) for j in members]
-        types = [jobs[j].token_types for j in members]
-        targets = [jobs[j].target for j in members]
-        embeds, tt, mask = pad_rows(inputs + baselines, types + types)
-        values = runner.scores(embeds, tt, targets + targets, mask).double().cpu().numpy()
-        for r, j in enumerate(members):
-            output = out[j].output if out[j].output is not None else float(values[r])
-            baseline = out[j].baseline_output if out[j].baseline_output is not None \
-                else float(values[len(members) + r])
-            out[j] = replace(out[j], output=output, baseline_output=baseline)
+        # Only the rows a method left out: most measure F(input) themselves, so one forward
+        # row a job (the baseline) instead of two.
+        rows = [(j, "output") for j in members if out[j].output is None] + \
+            [(j, "baseline") for j in members if out[j].baseline_output is None]
+        embeds, tt, mask = pad_rows(
+            [jobs[j].x if kind == "output" else runner.embed(jobs[j].baseline_ids)
+             for j, kind in rows], [jobs[j].token_types for j, _ in rows])
+        values = runner.scores(embeds, tt, [jobs[j].target for j, _ in rows],
+                               mask).double().cpu().numpy()
+        found: dict[tuple[int, str], float] = {row: float(v) for row, v in
+                                               zip(rows, values, strict=True)}
+        for j in members:
+            out[j] = replace(out[j], output=found.get((j, "output"), out[j].output),
+                             baseline_output=found.get((j, "baseline"), out[j].baseline_output))
     return out

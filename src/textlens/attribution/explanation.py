@@ -41,6 +41,14 @@ class Explanation:
     baseline_output: float | None
     aggregation: str = "sum"
     truncated: bool = False
+    absorbed: float | None = None  # LRP: F(input) - sum(scores), what its rules absorbed
+
+    @property
+    def conservation_error(self) -> float | None:
+        """LRP's evidence: |F(input) - sum(scores)| / |F(input)| (None for other methods)."""
+        if self.absorbed is None or self.output is None:
+            return None
+        return abs(self.absorbed) / max(abs(self.output), 1e-12)
 
     @property
     def attribution_score(self) -> float:
@@ -79,7 +87,8 @@ class Explanation:
             "char_scores": list(self.char_scores),
             "question_char_scores": (None if self.question_char_scores is None
                                      else list(self.question_char_scores)),
-            "truncated": self.truncated,
+            "truncated": self.truncated, "absorbed": self.absorbed,
+            "conservation_error": self.conservation_error,
         }
 
     def to_json(self, indent: int | None = None) -> str:

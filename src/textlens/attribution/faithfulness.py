@@ -26,28 +26,59 @@ from textlens.models.loading import LoadedModel, ensure_loaded
 FRACTIONS = (0.01, 0.05, 0.10, 0.20, 0.50)
 
 
+MIN_TEXTS_FOR_INTERVAL = 10  # fewer texts: the AOPC is shown without an interval, and says so
+
+
 @dataclass(frozen=True)
 class ErasureScores:
-    """Mean over texts, per fraction, and the AOPC (mean over fractions)."""
+    """Per text and fraction (`per_text_*`: texts x fractions, the probability drop), their
+    means over texts per fraction, and the AOPC (mean over fractions) with a 95% bootstrap
+    interval over texts."""
 
     method: str
-    comprehensiveness: dict[float, float]
-    sufficiency: dict[float, float]
+    fractions: tuple[float, ...]
+    per_text_comprehensiveness: np.ndarray
+    per_text_sufficiency: np.ndarray
+
+    @property
+    def comprehensiveness(self) -> dict[float, float]:
+        return dict(zip(self.fractions, map(float, self.per_text_comprehensiveness.mean(0)),
+                        strict=True))
+
+    @property
+    def sufficiency(self) -> dict[float, float]:
+        return dict(zip(self.fractions, map(float, self.per_text_sufficiency.mean(0)),
+                        strict=True))
 
     @property
     def aopc_comprehensiveness(self) -> float:
-        return float(np.mean(list(self.comprehensiveness.values())))
+        return float(self.per_text_comprehensiveness.mean())
 
     @property
     def aopc_sufficiency(self) -> float:
-        return float(np.mean(list(self.sufficiency.values())))
+        return float(self.per_text_sufficiency.mean())
 
     def to_dict(self) -> dict:
         return {"method": self.method,
                 "comprehensiveness": {str(k): v for k, v in self.comprehensiveness.items()},
                 "sufficiency": {str(k): v for k, v in self.sufficiency.items()},
                 "aopc_comprehensiveness": self.aopc_comprehensiveness,
-                "aopc_sufficiency": self.aopc_sufficiency}
+                "aopc_comprehensiveness_ci95": interval(self.per_text_comprehensiveness.mean(1)),
+                "aopc_sufficiency": self.aopc_sufficiency,
+                "aopc_sufficiency_ci95": interval(self.per_text_sufficiency.mean(1)),
+                "texts": int(len(self.per_text_comprehensiveness))}
+
+
+def interval(per_text: np.ndarray, seed: int = 0) -> list[float] | None:
+    """95% bootstrap (BCa, scipy) interval of the mean over texts; None for too few texts."""
+    from scipy.stats import bootstrap
+
+    values = np.asarray(per_text, dtype=float)
+    if len(values) < MIN_TEXTS_FOR_INTERVAL or np.ptp(values) == 0:
+        return None
+    found = bootstrap((values,), np.mean, confidence_level=0.95, n_resamples=2000,
+                      random_state=seed).confidence_interval
+    return [float(found.low), float(found.high)]
 
 
 def _probabilities(model: LoadedModel, sequences: list[list[int]], classes: list[int],
@@ -102,13 +133,13 @@ def erasure(model: LoadedModel, explanations: Sequence[Explanation], method: str
                 owners.append((n, f, kind))
     probs = _probabilities(model, sequences, classes)
     base = {owners[i][0]: probs[i] for i in full}
-    comp: dict[float, list[float]] = {f: [] for f in fractions}
-    suff: dict[float, list[float]] = {f: [] for f in fractions}
+    column = {f: c for c, f in enumerate(fractions)}
+    comp = np.zeros((len(explanations), len(fractions)))
+    suff = np.zeros((len(explanations), len(fractions)))
     for i, (n, f, kind) in enumerate(owners):
         if f is not None:
-            (comp if kind == "comp" else suff)[f].append(base[n] - probs[i])
-    return ErasureScores(method, {f: float(np.mean(v)) for f, v in comp.items()},
-                         {f: float(np.mean(v)) for f, v in suff.items()})
+            (comp if kind == "comp" else suff)[n, column[f]] = base[n] - probs[i]
+    return ErasureScores(method, tuple(fractions), comp, suff)
 
 
 def random_rankings(explanations: Sequence[Explanation], seed: int = 0) -> list[list[int]]:
@@ -160,18 +191,39 @@ def explain_same_targets(model: LoadedModel, explanations: Sequence[Explanation]
     return [e for e in out if e is not None]
 
 
+def available_methods() -> list[str]:
+    """Every registered method that needs no gold labels and whose optional library is
+    installed (shap and lime come with the `explainers` extra)."""
+    from textlens.attribution.registry import _REGISTRY, get_method, list_methods
+    from textlens.errors import TextlensError
+
+    names = []
+    for name in list_methods():
+        if _REGISTRY[name].needs_gold:
+            continue
+        try:
+            get_method(name)
+        except TextlensError:
+            continue
+        names.append(name)
+    return names
+
+
 def run_faithfulness(model: LoadedModel | str | Path, texts: Sequence[str],
-                     methods: Sequence[str], seed: int = 0,
+                     methods: Sequence[str] | None = None, seed: int = 0,
                      fractions: Sequence[float] = FRACTIONS) -> dict:
-    """Erasure scores per method plus a random ranking, and each method's rank correlation
-    with itself on a randomised copy of the model. JSON-able. `model`: a classifier directory,
-    hub id or `LoadedModel`; methods are checked before any work."""
+    """Every method on the same texts: erasure scores (AOPC with 95% intervals over texts)
+    plus a random ranking, each method's rank correlation with itself on a randomised copy of
+    the model, seconds and model evaluations per text. JSON-able. `model`: a classifier
+    directory, hub id or `LoadedModel`; `methods` default to every available one
+    (`available_methods`) and are checked before any work."""
     import time
 
     from textlens.attribution.registry import get_method
     from textlens.progress import track
 
     model = ensure_loaded(model, task="classification")
+    methods = list(methods) if methods else available_methods()
     for method in methods:
         get_method(method)
     randomised = randomised_copy(model, seed)
@@ -185,17 +237,28 @@ def run_faithfulness(model: LoadedModel | str | Path, texts: Sequence[str],
         first = first or exps  # type: ignore[assignment]
         row = erasure(model, exps, method, fractions=fractions).to_dict()  # type: ignore[arg-type]
         # On a random model IG's output barely moves, so its step cap is lowered there.
-        extra = {"max_steps": 64} if method in ("ig", "integrated-gradients") else {}
+        extra = {"max_steps": 64} if get_method(method).name == "ig" else {}
         shuffled = explain_same_targets(randomised, exps, method,  # type: ignore[arg-type]
                                         **extra)
         row["randomisation_spearman"] = rank_correlation(exps, shuffled)  # type: ignore[arg-type]
         row["explain_seconds"] = seconds
-        errors = [e.completeness_error for e in exps if e.completeness_error is not None]
+        row["seconds_per_text"] = seconds / max(1, len(exps))
+        row["evaluations_per_text"] = float(np.mean([e.steps for e in exps]))  # type: ignore[union-attr]
+        errors = [e.completeness_error for e in exps if e.completeness_error is not None]  # type: ignore[union-attr]
         if errors:
             row["completeness_error_median"] = float(np.median(errors))
             row["completeness_error_max"] = float(np.max(errors))
+        conservation = [e.conservation_error for e in exps  # type: ignore[union-attr]
+                        if e.conservation_error is not None]  # type: ignore[union-attr]
+        if conservation:
+            row["conservation_error_median"] = float(np.median(conservation))
         rows.append(row)
     if first is not None:
         rows.append(erasure(model, first, "random", random_rankings(first, seed),
                             fractions).to_dict())
-    return {"methods": rows, "fractions": list(fractions)}
+    return {"methods": rows, "fractions": list(fractions),
+            "note": ("AOPC: mean over texts of the mean drop in the explained class's "
+                     "probability over the fractions of tokens deleted (comprehensiveness: the "
+                     "top-scored deleted, higher is better; sufficiency: only they kept, lower "
+                     "is better); ci95: bootstrap over texts, none under "
+                     f"{MIN_TEXTS_FOR_INTERVAL} texts. Seconds are wall time on this machine.")}

@@ -46,6 +46,9 @@ class RawAttribution:
     completeness_error: float | None = None
     output: float | None = None  # F(x)
     baseline_output: float | None = None  # F(baseline)
+    # LRP: F(input) minus the relevances' sum, the part its rules absorbed (biases, position and
+    # token-type embeddings); None for methods not held to F(input).
+    absorbed: float | None = None
 
 
 @runtime_checkable

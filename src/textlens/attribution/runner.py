@@ -81,14 +81,21 @@ class Runner:
         """BERT classifiers skip the last layer's work for all tokens but [CLS]."""
         return cls_fast_path(self.loaded.model) if self.loaded.task == "classification" else None
 
+    @cached_property
+    def takes_token_types(self) -> bool:
+        """Whether the model's forward takes token types (DistilBERT's and ModernBERT's do not)."""
+        import inspect
+
+        return "token_type_ids" in inspect.signature(self.loaded.model.forward).parameters
+
     def outputs(self, embeds: torch.Tensor, token_types: torch.Tensor,
                 mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         if mask is None:
             mask = token_types.new_ones(token_types.shape)
         if self.fast_path is not None:
             return {"logits": self.fast_path.logits(embeds, token_types, mask)}
-        out = self.loaded.model(inputs_embeds=embeds, token_type_ids=token_types,
-                                attention_mask=mask)
+        types = {"token_type_ids": token_types} if self.takes_token_types else {}
+        out = self.loaded.model(inputs_embeds=embeds, attention_mask=mask, **types)
         if self.loaded.task == "qa":
             # Padding positions take no share of a softmax over token positions.
             pad = mask == 0

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from textlens.cli.engine_options import EngineName, RayAddress, Workers
-from textlens.cli.options import DataDir, Device, Seed, TextCol
+from textlens.cli.options import DataDir, Device, Seed, SelfContained, TextCol
 
 if TYPE_CHECKING:
     from textlens.corpus.pipeline import CorpusResult
@@ -72,6 +72,7 @@ def corpus(
     domain_check: Annotated[bool, typer.Option(
         help="Compare the corpus with the model's training data.")] = True,
     report: Annotated[bool, typer.Option(help="Write RUN/report.html.")] = True,
+    self_contained: SelfContained = False,
     overwrite: Annotated[bool, typer.Option(help="Start afresh instead of resuming.")] = False,
     data_dir: DataDir = None,
     device: Device = "auto",
@@ -109,7 +110,12 @@ def corpus(
         from textlens.corpus.ray_engine import RayEngine
 
         sentence_engine = RayEngine(loaded, options.engine, choice)
-    show(run(loaded, data, out, options, engine=sentence_engine))
+    result = run(loaded, data, out, options, engine=sentence_engine)
+    if self_contained and result.report:
+        from textlens.report.assets import make_self_contained
+
+        make_self_contained(result.report)
+    show(result)
 
 
 def show(result: CorpusResult) -> None:
@@ -118,9 +124,13 @@ def show(result: CorpusResult) -> None:
     console = Console()
     resumed = f" ({result.resumed_documents} resumed)" if result.resumed_documents else ""
     console.print(f"[bold]{result.n_sentences}[/] sentences in {result.n_documents} documents"
-                  f"{resumed}, {len(result.groups)} groups, {len(result.bad_files)} files not "
-                  f"used -> {result.run_dir}", highlight=False)
+                  f"{resumed}, {len(result.groups)} groups, {len(result.bad_files)} "
+                  f"file{'' if len(result.bad_files) == 1 else 's'} not used -> {result.run_dir}",
+                  highlight=False)
     if result.domain_far and result.domain_message:
         console.print(f"[bold red]Domain warning:[/] {result.domain_message}", highlight=False)
     if result.report:
         console.print(f"report: {result.report}", highlight=False)
+    from textlens.cli.serve import serve_command
+
+    console.print(f"explore it: {serve_command(result.run_dir)}", highlight=False)

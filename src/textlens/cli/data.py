@@ -40,7 +40,9 @@ def check(
     data = load_dataset(name, split, data_dir=data_dir, text_col=text_col, label_col=label_col)
     console = Console()
     console.print(data.bad_rows_summary(), highlight=False)
-    console.print(f"source: {data.source}; task: {data.task}; labels: {data.label_names}",
+    labels = (", ".join(data.label_names) if data.label_names
+              else "none (no label column: fine for corpus, predict and explain)")
+    console.print(f"source: {data.source}; task: {data.task}; labels: {labels}",
                   highlight=False)
     for row in data.bad_rows[:20]:
         console.print(f"  rejected {row.where}: {row.reason}", highlight=False)

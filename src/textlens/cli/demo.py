@@ -55,12 +55,27 @@ def demo(
     result = run(load_model(model_dir), "ungdc", out, options)
     show(result)
     _show_groups(console, result)
+    _show_accuracy(console, model_dir)
     console.print(f"Open the report: {Path(result.report or out).resolve()}", highlight=False)
-    console.print(f"Explore it in the browser: textlens serve {out}   (then open "
-                  f"http://127.0.0.1:8765/?run={Path(out).resolve().name})", highlight=False)
+    console.print(f"In the browser, after the serve line above: "
+                  f"http://127.0.0.1:8765/?run={Path(out).resolve().name}", highlight=False)
     console.print(f"Validate before you publish (docs/corpus.md): textlens validate sample {out} "
                   "--n 300 --classes negative,neutral,positive, then label it in the "
                   "dashboard's Validate tab (or --sheet labels.csv)", highlight=False)
+
+
+def _show_accuracy(console, model_dir: Path) -> None:
+    """The model's validation accuracy from its training.json, with its interval."""
+    import json
+
+    from textlens.cli.metrics_table import metrics_table
+
+    record = json.loads((model_dir / "training.json").read_text(encoding="utf-8"))
+    table = metrics_table(record.get("metrics", {}), int(record.get("validation_examples", 0)),
+                          f"The sentiment model on {record.get('data')} "
+                          f"{record.get('validation_split')}")
+    if table is not None:
+        console.print(table)
 
 
 def _show_groups(console, result) -> None:

@@ -45,8 +45,8 @@ def evaluate(
     from textlens.cli.options import check_device, check_output, model_source
     from textlens.data import load_dataset
     from textlens.errors import DataError
-    from textlens.metrics.evaluate import evaluate_classification, evaluate_qa
     from textlens.models import load_model
+    from textlens.models.evaluate import evaluate_classification, evaluate_qa
     from textlens.models.qa import DEFAULT_QA_WINDOWING, QAWindowing
     from textlens.store.files import atomic_write_json
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from textlens.cli.options import Device, IdCol, ModelOpt, TextCol
 from textlens.errors import InputError
+
+if TYPE_CHECKING:
+    from textlens.attribution.options import ExplainOptions, Gold
 
 
 def register(app: typer.Typer) -> None:
@@ -48,6 +52,9 @@ def explain_command(
     steps: Annotated[int | None, typer.Option(help="IG: fixed steps (default adaptive).")]
     = None,
     tolerance: Annotated[float | None, typer.Option(help="IG: completeness tolerance.")] = None,
+    max_evals: Annotated[int | None, typer.Option(
+        "--max-evals", help="shap/lime: model evaluations per explanation (budget).")] = None,
+    seed: Annotated[int | None, typer.Option(help="shap/lime: random seed.")] = None,
     aggregate: Annotated[str, typer.Option(help="Token->word: sum, mean or max-abs.")] = "sum",
     truncate: Annotated[bool, typer.Option(
         help="Cut an over-long text (announced). QA: long contexts are windowed anyway.")]
@@ -69,54 +76,48 @@ def explain_command(
     device: Device = "auto",
 ) -> None:
     """Explain a prediction: which words drove it (with completeness evidence for IG)."""
-    from textlens.attribution.aggregate import AGGREGATIONS
-    from textlens.attribution.registry import get_method
-    from textlens.attribution.targets import QA_PARTS, SCORES, check_request
-    from textlens.choices import check_choice
+    from textlens.attribution.options import ExplainOptions
     from textlens.cli.options import check_device, check_output, model_source
-    from textlens.models.heads import head_kind
     from textlens.models.loading import load_model
 
-    # Everything the user typed is checked before the model loads (seconds) or any work.
+    # Everything the user typed is checked before the model loads (seconds) or any work, by
+    # the library's own checks (`ExplainOptions.check`, then `check_for` once it is loaded).
     source = model_source(model)
-    get_method(method, steps=steps, tolerance=tolerance)
-    check_choice("--aggregate", aggregate, AGGREGATIONS)
-    check_choice("--part", part, QA_PARTS)
-    if score is not None:
-        check_choice("--score", score, sorted({s for v in SCORES.values() for s in v}))
+    method_options = {k: v for k, v in (("steps", steps), ("tolerance", tolerance),
+                                        ("max_evals", max_evals), ("seed", seed))
+                      if v is not None}
+    request = ExplainOptions(method=method, score=score, parts=part,  # type: ignore[arg-type]
+                             aggregation=aggregate, truncate=truncate,  # type: ignore[arg-type]
+                             doc_stride=doc_stride, progress=False,
+                             method_options=method_options)
+    request.check()
     for path, option in ((html, "--html"), (png, "--png"), (json_out, "--json"), (out, "--out")):
         check_output(path, option)
     if input_file is not None and out is None:
         raise InputError("--input needs --out OUT.jsonl.", "add --out explanations.jsonl.")
     check_device(device)
     loaded = load_model(source, device=device)
-    options: dict[str, Any] = {"method": method, "score": score, "aggregation": aggregate,
-                               "truncate": truncate, "steps": steps, "tolerance": tolerance}
-    if loaded.task == "classification" and target is not None:
-        options["target"] = int(target) if target.isdigit() else target
-    elif target is not None:
-        options["target"] = target
-    if loaded.task == "qa":
-        options["parts"] = part
-        options["doc_stride"] = doc_stride
-    elif question is not None or context is not None:
+    if loaded.task != "qa" and (question is not None or context is not None):
         raise InputError(f"The model {loaded.source} is a classifier "
                          f"({', '.join(loaded.label_names)}): --question and --context are for "
                          "QA models.", 'explain a text: textlens explain "TEXT" --model DIR, or '
                          "pass a QA model (e.g. one from `textlens train qa`).")
-    head = head_kind(loaded.model.config) if loaded.task == "classification" else "softmax"
-    check_request(loaded.task, loaded.label_names, options.get("target"), score, part, head)
+    if target is not None:
+        request = replace(request, target=int(target) if loaded.task == "classification"
+                          and target.isdigit() else target)
+    request.check_for(loaded)
     if input_file is not None:
-        _batch(loaded, input_file, text_col, id_col, out, options, html)
+        _batch(loaded, input_file, text_col, id_col, out, request, html)
     elif interactive:
-        _repl(loaded, options)
+        _repl(loaded, request)
     else:
-        result = _single(loaded, text, question, context, label, gold_answer, options)
+        result = _single(loaded, text, question, context, label, gold_answer, request)
         _emit(result, html, png, json_out)
 
 
-def _gold(loaded, label: str | None, context: str | None, gold_answer: str | None,
-          options: dict[str, Any]) -> dict[str, Any]:
+def _gold(loaded, label: str | None, context: str | None, gold_answer: str | None) -> Gold:
+    from textlens.attribution.options import Gold
+
     if loaded.task == "classification" and label is not None:
         from textlens.models.heads import class_names, head_kind
 
@@ -127,32 +128,31 @@ def _gold(loaded, label: str | None, context: str | None, gold_answer: str | Non
         if index is None:
             raise InputError(f"Unknown label '{label}'.",
                              f"use an index or one of {', '.join(names)}.")
-        return {"labels": [index]}
+        return Gold(labels=[index])
     if loaded.task == "qa" and gold_answer is not None and context is not None:
         start = context.find(gold_answer)
         if start < 0:
             raise InputError("The gold answer does not occur in the context.",
                              "pass --gold-answer with text copied from the context.")
-        return {"answers": [(start, start + len(gold_answer))]}
-    return {}
+        return Gold(answers=[(start, start + len(gold_answer))])
+    return Gold()
 
 
-def _single(loaded, text, question, context, label, gold_answer, options):
-    from textlens.attribution.api import explain
+def _single(loaded, text, question, context, label, gold_answer, options: ExplainOptions):
+    from textlens.attribution.api import run
 
-    extra = _gold(loaded, label, context, gold_answer, options)
+    gold = _gold(loaded, label, context, gold_answer)
     if loaded.task == "qa":
         if question is None or context is None:
             raise InputError(f"The model {loaded.source} is a QA model: it needs --question and "
                              "--context" + (", not a text argument." if text else "."),
                              'pass --question "..." --context "...", or a classification model.')
-        return explain([(question, context)], model=loaded, progress=False, **options,
-                       **extra)[0]
+        return run([(question, context)], loaded, options, gold)[0]
     if text is None:
         raise InputError("No text to explain.",
                          'pass it as an argument: textlens explain "TEXT" --model DIR, or use '
                          "--input FILE / --interactive.")
-    return explain([text], model=loaded, progress=False, **options, **extra)[0]
+    return run([text], loaded, options, gold)[0]
 
 
 def _emit(result, html: Path | None, png: Path | None, json_out: str | None) -> None:
@@ -186,10 +186,10 @@ def _emit(result, html: Path | None, png: Path | None, json_out: str | None) -> 
             bar_chart(first, png)
 
 
-def _repl(loaded, options: dict[str, Any]) -> None:
+def _repl(loaded, options: ExplainOptions) -> None:
     from rich.console import Console
 
-    from textlens.attribution.api import explain
+    from textlens.attribution.api import run
     from textlens.errors import TextlensError
     from textlens.report.terminal import render
 
@@ -210,19 +210,19 @@ def _repl(loaded, options: dict[str, Any]) -> None:
                 item: Any = (question.strip(), context.strip())
             else:
                 item = line
-            for out in render(explain([item], model=loaded, progress=False, **options)[0]):
+            for out in render(run([item], loaded, options)[0]):
                 console.print(out)
         except TextlensError as exc:
             console.print(f"[red]{exc.problem}[/] {exc.fix or ''}", highlight=False)
 
 
 def _batch(loaded, input_file: Path, text_col: str | None, id_col: str | None, out: Path,
-           options: dict[str, Any], html: Path | None = None, chunk: int = 64) -> None:
+           options: ExplainOptions, html: Path | None = None, chunk: int = 64) -> None:
     """Explain a table of texts into JSONL (resumable). Rejected rows are reported, as `data
     check` does, and written out with their reason; `--id-col` gives the ids, and the other
     columns are carried to each line as `metadata`. `html`: one page of this run's texts,
     a summary table at the top."""
-    from textlens.attribution.api import explain
+    from textlens.attribution.api import run
     from textlens.cli.rows import read_table, report_bad_rows
     from textlens.progress import track
 
@@ -240,11 +240,10 @@ def _batch(loaded, input_file: Path, text_col: str | None, id_col: str | None, o
     with out.open("a", encoding="utf-8") as handle:
         for row in data.bad_rows:
             if row.where not in rejected:
-                handle.write(json.dumps({"id": None, "where": row.where, "rejected": row.reason},
+                handle.write(json.dumps({"id": row.id, "where": row.where, "rejected": row.reason},
                                         ensure_ascii=False) + "\n")
         for batch in track(batches, "Explaining", total=len(batches)):
-            results = explain([ex.text for ex in batch], model=loaded, progress=False,
-                              **options)
+            results = run([ex.text for ex in batch], loaded, options)
             for ex, res in zip(batch, results, strict=True):
                 line = {"id": ex.id, "metadata": dict(ex.metadata), **res.to_dict()}
                 handle.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")

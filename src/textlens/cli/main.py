@@ -31,6 +31,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode="markdown",  # docstrings' line breaks are not kept mid-sentence
 )
 
 for module_name in COMMAND_MODULES:

@@ -57,7 +57,8 @@ def predict(
                              "--context.", 'pass --question "..." --context "...".')
         example = QAExample("q", "", as_text(context, "context"), as_text(question, "question"), ())
         best = predict_qa(loaded, [example], progress=False)[0]
-        console.print(f"Answer: [bold]{best.answer}[/] (score {best.score:.2f})", highlight=False)
+        console.print(f"Answer: [bold]{best.answer}[/] (span logit score {best.score:.2f}: "
+                      "start + end logit, not a probability)", highlight=False)
         return
     ids: list[str]
     metadata: list[dict] = []
@@ -67,7 +68,7 @@ def predict(
         report_bad_rows(table_data)
         ids, items = [e.id for e in table_data], [e.text for e in table_data]
         metadata = [dict(e.metadata) for e in table_data]
-        rejected = [{"id": None, "where": b.where, "rejected": b.reason}
+        rejected = [{"id": b.id, "where": b.where, "rejected": b.reason}
                     for b in table_data.bad_rows]
     else:
         items = [as_text(t) for t in texts or []]

@@ -45,14 +45,29 @@ def serve(
     import uvicorn
 
     from textlens.serve.app import create_app
-    from textlens.serve.selection import warm_up
 
-    application = create_app(opened, str(model) if model else None, loopback=loopback)
-    warm_up(opened, str(model) if model else None)
+    application = create_app(opened, str(model) if model else None, loopback=loopback, warm=True)
     shown = f"[{host}]" if ":" in host else host
     for name in opened:
         console.print(f"textlens: http://{shown}:{port}/?run={name}", highlight=False)
     uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+def serve_command(run: str | Path) -> str:
+    """The `textlens serve RUN` line to print, runnable as shown: the running `textlens` by its
+    absolute path, so it works outside the virtual environment too (a bare `textlens` is only
+    on the PATH inside it)."""
+    import shlex
+    import shutil
+    import sys
+
+    program = Path(sys.argv[0])
+    if program.name == "textlens" and program.exists():
+        command = str(program.absolute())
+    else:  # run as python -m or from a test: the textlens beside this Python, if any
+        beside = Path(sys.executable).parent / "textlens"
+        command = str(beside) if beside.exists() else (shutil.which("textlens") or "textlens")
+    return f"{shlex.quote(command)} serve {shlex.quote(str(run))}"
 
 
 def _is_loopback(host: str) -> bool:

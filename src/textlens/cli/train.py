@@ -222,7 +222,12 @@ def _report_bad_rows(*datasets) -> None:
 def _print_result(record: dict, out: Path) -> None:
     from rich.console import Console
 
-    metrics = record.get("metrics", {})
-    shown = {k: v for k, v in metrics.items() if k in ("accuracy", "macro_f1", "exact_match", "f1")}
-    Console().print(f"Trained {record['steps']} steps in {record['seconds']} s; "
-                    f"validation {shown}; wrote {out}", highlight=False)
+    from textlens.cli.metrics_table import metrics_table
+
+    console = Console()
+    console.print(f"Trained {record['steps']} steps in {record['seconds']} s; wrote {out}",
+                  highlight=False)
+    table = metrics_table(record.get("metrics", {}), int(record.get("validation_examples", 0)),
+                          f"Validation: {record.get('data')} {record.get('validation_split')}")
+    if table is not None:
+        console.print(table)

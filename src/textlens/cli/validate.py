@@ -100,7 +100,7 @@ def correct(run: Run,
         show_import(run, import_labels)
     result = correct_shares(run, tuple(_split(methods) or ()), bootstrap, seed, convenience)
     shown = result.table.assign(estimate=[
-        r if r else f"{s:.3f} [{lo:.3f}, {hi:.3f}]"
+        "not estimated (why: below)" if r else f"{s:.3f} [{lo:.3f}, {hi:.3f}]"
         for s, lo, hi, r in result.table[["share", "ci_low", "ci_high", "too_few"]].itertuples(
             index=False)])
     wide = shown.pivot_table(index=[*result.by, "class"], columns="method", values="estimate",
@@ -139,8 +139,16 @@ def _print_frame(frame, title: str, caption: str, columns) -> None:
     for c in cols:
         table.add_column(str(c))
     for row in frame[cols].itertuples(index=False):
-        table.add_row(*[escape(f"{v:.3f}" if isinstance(v, float) else str(v)) for v in row])
+        table.add_row(*[escape(_cell(v)) for v in row])
     Console().print(table)
+
+
+def _cell(value) -> str:
+    """A figure to 3 decimals; a missing one (a precision with no predictions of the class) as
+    the reports show it (`report.templating.MISSING`), never "nan"."""
+    from textlens.report.templating import cell_text
+
+    return cell_text(value, lambda v: f"{v:.3f}") if isinstance(value, float) else str(value)
 
 
 def _split(value: str | None) -> list[str] | None:

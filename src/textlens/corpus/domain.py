@@ -18,6 +18,9 @@ import numpy as np
 
 FAR_MIXING = 0.5  # above: most neighbours come from the sample's own source
 FAR_ACCURACY = 0.9
+# Fewer corpus sentences than this and k-NN mixing says nothing: with 2 sentences beside 500
+# reference ones, the rescaling by 1 - expected share blew up to -2.05, outside its 0..1 scale.
+MIN_SENTENCES = 20
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,16 @@ def training_reference(model_source: str) -> tuple[str, str] | None:
     return (str(data), str(info.get("train_split", "train"))) if data else None
 
 
-def verdict(mixing: float, accuracy: float | None, reference: str) -> tuple[bool, str]:
+def verdict(mixing: float, accuracy: float | None, reference: str,
+            corpus_n: int | None = None) -> tuple[bool, str]:
+    if corpus_n is not None and corpus_n < MIN_SENTENCES:
+        return False, (f"Too few corpus sentences ({corpus_n}) to say whether the corpus is "
+                       f"close to the model's training data ({reference}): the check needs at "
+                       f"least {MIN_SENTENCES}.")
+    if not np.isfinite(mixing):
+        return False, (f"The corpus could not be compared with the model's training data "
+                       f"({reference}): one of the two samples is empty.")
+    mixing = min(1.0, max(0.0, mixing))  # below 0: more mixed than chance, shown as 0
     far = mixing >= FAR_MIXING or (accuracy is not None and accuracy >= FAR_ACCURACY)
     acc = "n/a" if accuracy is None else f"{accuracy:.2f}"
     if far:
@@ -79,7 +91,7 @@ def check_domain(loaded, corpus_texts: Sequence[str], reference_texts: Sequence[
     neighbours = np.argsort(-similarity, axis=1)[:, :k]
     mixing = mixing_score(neighbours, sources)
     accuracy = classifier_accuracy(vectors, sources, seed=seed)
-    far, message = verdict(mixing, accuracy, reference)
+    far, message = verdict(mixing, accuracy, reference, len(corpus_texts))
     points = PCA(n_components=2, random_state=seed).fit_transform(unit)
     ref_conf = predict_classification(loaded, list(reference_texts), progress=False).confidence
     return DomainCheck(reference, mixing, accuracy, far, message, points.astype(np.float32),

@@ -14,7 +14,7 @@ import pandas as pd
 
 from textlens.corpus.aggregate import aggregate_groups, class_shares
 from textlens.corpus.results import CorpusResult
-from textlens.corpus.sampling import draw_sample, explain_sample, strata, top_words
+from textlens.corpus.sampling import STRATA, draw_sample, explain_sample, strata, top_words
 from textlens.store.files import atomic_path, atomic_write_bytes, atomic_write_text
 
 if TYPE_CHECKING:
@@ -164,7 +164,7 @@ def _report(run_dir: Path, corpus: Corpus, loaded, by: list[str], groups: pd.Dat
             shares: pd.DataFrame | None = None, sentiment: bool = True,
             validation_html: str = "") -> Path:
     from textlens.report import corpus_plots
-    from textlens.report.corpus_html import CorpusReport, render
+    from textlens.report.corpus_html import CorpusReport, DomainNote, Stratum, write_report
 
     if sentiment:
         title = f"Sentiment of {corpus.name}: {len(sentences)} sentences"
@@ -201,13 +201,16 @@ def _report(run_dir: Path, corpus: Corpus, loaded, by: list[str], groups: pd.Dat
                                                          f"{options.seed}"}
     bad = pd.DataFrame({"path": [b.path for b in corpus.bad_files],
                         "reason": [b.reason for b in corpus.bad_files]})
-    page = render(CorpusReport(
-        title, summary, tuple(by), groups, facet_png, facet_html, shown, words, bad,
-        info.get("message"), bool(info.get("far", False)), domain_png,
+    # A check that ran names its reference data; one that could not run has only a message.
+    note = None if not info.get("message") else DomainNote(
+        info["message"], "far" if info.get("far") else "close" if "reference" in info
+        else "unchecked")
+    return write_report(run_dir / "report.html", CorpusReport(
+        title, summary, tuple(by), groups, facet_png, facet_html, shown,
+        tuple(Stratum(s, open=s != "near_threshold") for s in STRATA), words, bad, note,
+        domain_png,
         corpus_plots.confidence_png(sentences["confidence"].to_numpy(), reference_conf),
-        class_shares=None if sentiment else shares,
-        validation_html=validation_html))
-    return atomic_write_text(run_dir / "report.html", page)
+        class_shares=None if sentiment else shares, validation_html=validation_html))
 
 
 def labels_of(shares: pd.DataFrame | None, loaded) -> list[str]:

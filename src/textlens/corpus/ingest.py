@@ -167,7 +167,7 @@ def ingest_table(path: Path, text_col: str = "text", id_col: str | None = None) 
     """One document per row; rows with an empty text are listed as bad rows."""
     import pandas as pd
 
-    from textlens.data.table import read_chunks, require_columns, table_columns
+    from textlens.data.table import read_chunks, require_columns, row_location, table_columns
 
     columns = [str(c) for c in table_columns(path)]
     require_columns(columns, {"--text-col": text_col, "--id-col": id_col}, path)
@@ -176,10 +176,12 @@ def ingest_table(path: Path, text_col: str = "text", id_col: str | None = None) 
     bad: list[BadFile] = []
     texts: dict[str, str] = {}
     # Streamed in chunks (data.table.read_chunks): a large table is never one pandas frame.
-    records = (record for chunk in read_chunks(path, text_columns=[text_col])
-               for record in chunk.to_dict("records"))
-    for number, record in enumerate(records, start=1):
-        where = f"{path.name}:{number}"
+    # Rows are named as the data loaders name them: `t.csv:3` is the file's line 3.
+    records = (pair for chunk in read_chunks(path, text_columns=[text_col])
+               for pair in zip(chunk.index, chunk.to_dict("records"), strict=True))
+    suffix = path.suffix.lower()
+    for number, (index, record) in enumerate(records, start=1):
+        where = row_location(path, suffix, number, index)
         text = record[text_col]
         if text is None or (isinstance(text, float) and pd.isna(text)) or not str(text).strip():
             bad.append(BadFile(where, f"empty {text_col}"))

@@ -11,7 +11,6 @@ them. An actor that dies mid-batch is restarted by Ray and its batch rerun; rows
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,15 +30,6 @@ ROW_FIELDS = ("doc_id", "sentence_id", "text", "start", "end", "label", "confide
 
 
 @dataclass(frozen=True)
-class CrashOnce:
-    """Test hook: the actor that meets `doc_id` first exits the process (as an OOM kill would),
-    once: `marker` is created just before, and its existence disarms the hook."""
-
-    marker: str
-    doc_id: str
-
-
-@dataclass(frozen=True)
 class DocumentRows:
     """One document's classified sentences, complete; `position` is its index in the call."""
 
@@ -52,7 +42,7 @@ class SentenceActor:
     """Ray Data callable class: loads the model once per actor, classifies a block of documents."""
 
     def __init__(self, source: str, options: EngineOptions, device: str, threads: int,
-                 root: str | None = None, crash_once: CrashOnce | None = None) -> None:
+                 root: str | None = None) -> None:
         import torch
 
         from textlens.models.loading import load_model
@@ -60,14 +50,9 @@ class SentenceActor:
         torch.set_num_threads(threads)
         self.loaded = load_model(source, task="classification", device=device)
         self.options = options  # the frozen options travel pickled, every field as given
-        self.crash_once = crash_once
         self.corpus = Corpus("ray", Path(root or "."), (), (), ())  # reads like the local run
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
-        hook = self.crash_once
-        if hook and hook.doc_id in set(batch["doc_id"]) and not Path(hook.marker).exists():
-            Path(hook.marker).touch()
-            os._exit(1)
         documents = [Document(d, t) if isinstance(t, str) else
                      self.corpus.read(DocumentInfo(d, p, {}, 0))  # read here, in the worker
                      for d, p, t in zip(batch["doc_id"], batch["path"], batch["text"], strict=True)]
@@ -102,7 +87,6 @@ class RayEngine:
     options: EngineOptions = EngineOptions()
     choice: EngineChoice = field(default_factory=lambda: EngineChoice("ray"))
     documents_per_task: int = 4  # ~500 UNGDC sentences: a few seconds of work per Ray task
-    crash_once: CrashOnce | None = None  # tests only
 
     def predict(self, documents: Sequence[Document]) -> list[SentenceRow]:
         """Rows ordered by (position of the document in `documents`, sentence_id)."""
@@ -151,7 +135,7 @@ class RayEngine:
                 SentenceActor, batch_size=None, batch_format="pandas",
                 fn_constructor_kwargs={"source": source, "options": self.options,
                                        "device": sizing.device, "threads": sizing.threads,
-                                       "root": root, "crash_once": self.crash_once},
+                                       "root": root},
                 **sizing.map_batches_args())
             batches = stream_batches(dataset, len(ids), "Classifying (Ray)",
                                      count=lambda batch: batch["position"].nunique())

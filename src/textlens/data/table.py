@@ -61,15 +61,17 @@ def read_chunks(path: Path, chunk_rows: int = CHUNK_ROWS,
                 yield from pd.read_csv(handle, keep_default_na=False, na_values=[""],
                                        skip_blank_lines=False, chunksize=chunk_rows,
                                        dtype={c: str for c in text_columns}, **options)
-        elif suffix == ".jsonl":
+        elif suffix == ".jsonl":  # indexed by file line, so that rejected rows name it
             batch: list[dict[str, Any]] = []
+            lines: list[int] = []
             for line_number, line in _jsonl_lines(path):
                 batch.append(_json_object(line, path, line_number))
+                lines.append(line_number)
                 if len(batch) == chunk_rows:
-                    yield pd.DataFrame.from_records(batch, columns=columns)
-                    batch = []
+                    yield pd.DataFrame.from_records(batch, columns=columns, index=lines)
+                    batch, lines = [], []
             if batch:
-                yield pd.DataFrame.from_records(batch, columns=columns)
+                yield pd.DataFrame.from_records(batch, columns=columns, index=lines)
         elif suffix == ".json":
             yield _read_json(path)
         else:
@@ -211,7 +213,7 @@ def load_table(
             continue
         label = _label_index(raw, index)
         if label is None:
-            bad.append(BadRow(where, f"unknown label {raw!r}"))
+            bad.append(BadRow(where, f"unknown label {raw!r}", example.id))
             continue
         examples.append(replace(example, label=label))
     bad.sort(key=lambda b: _row_of(b.where))
@@ -227,30 +229,67 @@ def iter_table(path: str | Path, text_col: str = "text", label_col: str | None =
     Memory stays at one chunk however large the file (the label is raw: `load_table` maps it)."""
     path = Path(path)
     columns = table_columns(path)
+    if text_col not in columns:
+        guess = text_like_column(path, columns)
+        if guess is not None:
+            raise DataError(f"Column '{text_col}' (given as --text-col) is not in '{path}'. "
+                            f"Columns present: {', '.join(map(str, columns))}.",
+                            f"pass --text-col {guess} (its values look like text).")
     require_columns(columns, {"--text-col": text_col, "--label-col": label_col, "--id-col": id_col},
                     path)
     meta_cols = [c for c in columns if c not in {text_col, label_col, id_col}]
     row_number = 0
+    suffix = path.suffix.lower()
     for frame in read_chunks(path, chunk_rows, [c for c in (text_col, id_col) if c]):
-        for record in frame.to_dict("records"):
+        for index, record in zip(frame.index, frame.to_dict("records"), strict=True):
             row_number += 1
-            where = f"{path.name}:{row_number}"
+            where = row_location(path, suffix, row_number, index)
+            example_id: str | None = f"{split}-{row_number - 1}"
+            if id_col:  # kept on rejected rows too, so that an output line names its row
+                example_id = None if _is_missing(record[id_col]) else str(record[id_col])
             text = record[text_col]
             if _is_missing(text) or not str(text).strip():
-                yield BadRow(where, f"empty {text_col}")
+                yield BadRow(where, f"empty {text_col}", example_id)
                 continue
             raw = record[label_col] if label_col is not None else None
             if label_col is not None and (_is_missing(raw) or str(raw).strip() == ""):
-                yield BadRow(where, f"missing {label_col}")
+                yield BadRow(where, f"missing {label_col}", example_id)
                 continue
-            example_id = str(record[id_col]) if id_col else f"{split}-{row_number - 1}"
+            if example_id is None:
+                yield BadRow(where, f"missing {id_col}")
+                continue
             metadata = {c: record[c] for c in meta_cols if not _is_missing(record[c])}
             yield TextExample(example_id, str(text), None, metadata), raw, where
 
 
+def text_like_column(path: Path, columns: Sequence[str], rows: int = 200) -> str | None:
+    """The column whose first `rows` values read most like text (most words per value, at
+    least 3 on average), to suggest when the text column is not where it was looked for."""
+    first = next(read_chunks(path, rows, columns), None)
+    if first is None:
+        return None
+    words = {c: first[c].dropna().astype(str).str.split().str.len().mean() for c in first}
+    words = {c: w for c, w in words.items() if w == w and w >= 3}
+    return max(words, key=lambda c: words[c]) if words else None
+
+
+def row_location(path: Path, suffix: str, row_number: int, index: Any) -> str:
+    """Where an editor finds data row `row_number` (from 1; `index` is its `read_chunks` index):
+    `t.csv:3` is the file's line 3 (the header is line 1; a quoted field spanning lines shifts
+    later rows), `t.jsonl:3` its line 3 (blank lines counted), `t.parquet row 3` the third row.
+    The corpus table loader names its rows with it too."""
+    if suffix in {".csv", ".tsv"}:
+        return f"{path.name}:{row_number + 1}"
+    if suffix == ".jsonl":
+        return f"{path.name}:{int(index)}"
+    return f"{path.name} row {row_number}"
+
+
 def _row_of(where: str) -> int:
-    tail = where.rpartition(":")[2]
-    return int(tail) if tail.isdigit() else 0
+    import re
+
+    tail = re.search(r"(\d+)$", where)
+    return int(tail.group(1)) if tail else 0
 
 
 def _label_names(raw_labels: list[Any], label_col: str | None,

@@ -44,10 +44,13 @@ class QAExample:
 
 @dataclass(frozen=True)
 class BadRow:
-    """A row a loader could not use, and why: reported, never dropped silently."""
+    """A row a loader could not use, and why: reported, never dropped silently. `where` is what
+    an editor finds (a table's file line, counting the header as line 1; a Parquet row); `id`
+    the row's id where the table has one."""
 
     where: str
     reason: str
+    id: str | None = None
 
 
 E = TypeVar("E", TextExample, QAExample)

@@ -15,7 +15,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from textlens.errors import InputError
-from textlens.latent.projection import _pca, method_label, normalise
+from textlens.latent.projection import method_label, normalise, reduce_pca
 
 
 @runtime_checkable
@@ -42,7 +42,7 @@ class Clustering:
 
 
 def _prepare(vectors: np.ndarray, pca_dims: int, seed: int) -> np.ndarray:
-    return normalise(_pca(normalise(vectors), pca_dims, seed))
+    return normalise(reduce_pca(vectors, pca_dims, seed))
 
 
 def _sample(n: int, max_fit: int, seed: int) -> np.ndarray:

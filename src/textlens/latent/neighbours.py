@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from textlens.latent.projection import normalise
+from textlens.latent.projection import BATCH, normalise
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,26 +29,31 @@ class Neighbours:
 
 
 class NeighbourIndex:
-    """Exact or HNSW cosine index over a fixed set of embeddings."""
+    """Exact or HNSW cosine index over a fixed set of embeddings.
+
+    Exact: a normalised copy (small: at most `EXACT_LIMIT` rows). HNSW: the vectors as given
+    (e.g. memory-mapped), since hnswlib's cosine space normalises what it stores and every
+    query; a second normalised copy at 1M x 384 would be 1.5 GB more."""
 
     def __init__(self, vectors: np.ndarray, hnsw: Any | None = None) -> None:
-        self.vectors = normalise(vectors)
+        self.vectors = vectors if hnsw is not None else normalise(vectors)
         self.hnsw = hnsw
 
     @classmethod
     def build(cls, vectors: np.ndarray, exact_limit: int = EXACT_LIMIT, seed: int = 0,
               ef_construction: int = 100, m: int = 16) -> NeighbourIndex:
-        index = cls(vectors)
-        if len(vectors) > exact_limit:
-            import hnswlib
+        if len(vectors) <= exact_limit:
+            return cls(vectors)
+        import hnswlib
 
-            hnsw = hnswlib.Index(space="cosine", dim=vectors.shape[1])
-            hnsw.init_index(max_elements=len(vectors), ef_construction=ef_construction, M=m,
-                            random_seed=seed)
-            hnsw.add_items(index.vectors, np.arange(len(vectors)))
-            hnsw.set_ef(64)
-            index.hnsw = hnsw
-        return index
+        hnsw = hnswlib.Index(space="cosine", dim=vectors.shape[1])
+        hnsw.init_index(max_elements=len(vectors), ef_construction=ef_construction, M=m,
+                        random_seed=seed)
+        for start in range(0, len(vectors), BATCH):  # float32 batches: no copy of the whole
+            block = np.ascontiguousarray(vectors[start:start + BATCH], dtype=np.float32)
+            hnsw.add_items(block, np.arange(start, start + len(block)))
+        hnsw.set_ef(64)
+        return cls(vectors, hnsw)
 
     @property
     def exact(self) -> bool:
@@ -96,10 +101,13 @@ class NeighbourIndex:
         n = len(self.vectors)
         k = min(k, n - 1)
         if self.hnsw is not None:
-            labels, _ = self.hnsw.knn_query(self.vectors, k=k + 1)
             out = np.empty((n, k), dtype=np.int64)
-            for i, row in enumerate(labels):
-                out[i] = [j for j in row if j != i][:k]
+            for start in range(0, n, BATCH):
+                block = np.ascontiguousarray(self.vectors[start:start + BATCH], dtype=np.float32)
+                labels, _ = self.hnsw.knn_query(block, k=k + 1)
+                keep = labels != np.arange(start, start + len(block))[:, None]
+                keep[keep.all(axis=1), -1] = False  # itself not found: drop the farthest
+                out[start:start + len(block)] = labels[keep].reshape(len(block), k)
             return out
         out = np.empty((n, k), dtype=np.int64)
         chunk = max(64, (1 << 25) // n)  # at most ~128 MB of similarities at a time

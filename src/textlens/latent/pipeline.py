@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,8 +31,10 @@ from textlens.latent.results import (
     CacheUse,
     CleanlabAgreement,
     ClusteringInfo,
+    Embeddings,
     IssueExplanations,
     IssueSummary,
+    Predictions,
     ProjectionInfo,
     Purity,
     RunInfo,
@@ -46,7 +49,10 @@ from textlens.models.loading import LoadedModel, ensure_loaded
 from textlens.store.files import atomic_path
 from textlens.store.run_db import RunCache, digest, fingerprint_model, write_run_db
 
-SLICE_COLUMNS = ("cluster", "split", "title", "label_name", "question_type", "answer_type")
+if TYPE_CHECKING:
+    from textlens.latent.stored import StoredInput
+
+SLICE_COLUMNS = ("cluster", "split", "title", "label", "question_type", "answer_type")
 ISSUE_COLUMNS = ["id", "score", "rank", "reason", "flagged", "kind"]
 
 
@@ -66,25 +72,72 @@ def analyze(model: str | Path | LoadedModel, dataset: Dataset, out: str | Path,
                         tables.base_frame(dataset, names), qa)
     predictions = predict_step(loaded, dataset, keys, cache, names, options.chunk_size)
     embeddings = embed_step(loaded, dataset, predictions, keys, cache, options)
+    source = Source(dataset.task, dataset.name, dataset.split, loaded.source,
+                    keys.model_fingerprint, names)
+    return analyse_population(run, source, predictions, embeddings, options, cache, loaded)
+
+
+def analyze_stored(stored: StoredInput, out: str | Path,
+                   options: AnalysisOptions | None = None) -> AnalysisResult:
+    """`analyze` from stored embeddings (`stored.read_stored`): the same run store, map,
+    clusters, neighbours, slices and (with labels) label issues, without a model. Label issues
+    use the table's probabilities where it has them, else a cross-validated head on the
+    vectors; the top issues are not explained (loss attribution needs the model)."""
+    options = options if options is not None else AnalysisOptions()
+    run = check_out_dir(out)
+    source = Source("classification", stored.table.stem, "all",
+                    f"none (stored embeddings: {stored.vectors_file})", stored.embeddings.key,
+                    stored.label_names, stored.has_labels, stored.has_probabilities)
+    return analyse_population(run, source, stored.predictions, stored.embeddings, options,
+                              RunCache(run), None)
+
+
+@dataclass(frozen=True)
+class Source:
+    """What the samples and vectors came from, for `run_info` and the later steps."""
+
+    task: str
+    dataset: str
+    split: str
+    model: str
+    model_fingerprint: str
+    label_names: tuple[str, ...] | None
+    labels: bool = True
+    probabilities: bool = True
+
+
+def analyse_population(run: Path, source: Source, predictions: Predictions,
+                       embeddings: Embeddings, options: AnalysisOptions, cache: RunCache,
+                       loaded: LoadedModel | None) -> AnalysisResult:
+    """Every step after the two model steps: map, clusters, neighbours, slices, label issues,
+    shift, explanations (with a model), then the run store and the report."""
+    qa, names = source.task == "qa", source.label_names
     cloud = PointCloud(options.reducer, options.finder).generate(
         embeddings.vectors, lambda compute: cache.array(
             "map", digest(embeddings.key, repr(options.reducer)), compute))
     frame = predictions.frame.assign(x=cloud.xy[:, 0], y=cloud.xy[:, 1],
                                      cluster=cloud.clustering.labels)
     clusters = summarise_clusters(frame, qa)
+    start = time.perf_counter()
     index = NeighbourIndex.build(embeddings.vectors, seed=options.seed)
     knn = index.knn_all(options.neighbours_k)
+    neighbour_s = time.perf_counter() - start
     slices = slice_table(frame, options.slice_min_size)
-    issues, issue_summary = label_issues_step(frame, embeddings.vectors, qa, names, options)
+    issues, issue_summary = label_issues_step(frame, embeddings.vectors, qa, names, options,
+                                              source)
     shift, purity, purity_table = shift_step(frame, embeddings.vectors, knn, qa, options.seed)
-    frame = frame.assign(neighbours=[json.dumps(frame["id"].to_numpy()[row].tolist())
-                                     for row in knn])
+    frame = frame.assign(neighbours=neighbour_ids(frame["id"].to_numpy(), knn))
     start = time.perf_counter()
-    explanations = explain_issues(loaded, frame, issues, options.report_issues if options.report
-                                  else 0)
+    if loaded is None:
+        explanations = IssueExplanations({}, "Not explained: no model was given (stored "
+                                          "embeddings); `textlens explain --model ...` explains "
+                                          "any of these samples.")
+    else:
+        explanations = explain_issues(loaded, frame, issues, options.report_issues
+                                      if options.report else 0)
     info = RunInfo(
-        task=dataset.task, dataset=dataset.name, split=dataset.split, n=len(frame),
-        model=loaded.source, model_fingerprint=keys.model_fingerprint,
+        task=source.task, dataset=source.dataset, split=source.split, n=len(frame),
+        model=source.model, model_fingerprint=source.model_fingerprint,
         label_names=tuple(names or ()),
         projection=ProjectionInfo(cloud.projection, settings(options.reducer)),
         clustering=clustering_info(cloud, options), neighbour_index="exact" if index.exact
@@ -92,7 +145,7 @@ def analyze(model: str | Path | LoadedModel, dataset: Dataset, out: str | Path,
         purity=purity, near_misses=tuple(near_miss_ids(frame) if qa else ()),
         cache=CacheUse(tuple(cache.hits), tuple(cache.misses)),
         timings=Timings(predictions.seconds, embeddings.seconds, cloud.project_s,
-                        cloud.cluster_s, time.perf_counter() - start),
+                        cloud.cluster_s, time.perf_counter() - start, neighbour_s),
         seed=options.seed)
     out_tables = {"samples": frame, "clusters": clusters, "label_issues": issues,
                   "slices": slices, f"{purity.group}_purity": purity_table}
@@ -109,6 +162,11 @@ def analyze(model: str | Path | LoadedModel, dataset: Dataset, out: str | Path,
     from textlens.report.latent_html import write_report
 
     return replace(result, report=write_report(run, result, options.report_issues))
+
+
+def neighbour_ids(ids: np.ndarray, knn: np.ndarray) -> list[str]:
+    """Each sample's neighbours as a JSON list of ids (the dashboard reads them)."""
+    return [json.dumps(row.tolist(), ensure_ascii=False) for row in ids[knn]]
 
 
 def check_out_dir(out: str | Path) -> Path:
@@ -150,34 +208,45 @@ def summarise_clusters(frame: pd.DataFrame, qa: bool) -> pd.DataFrame:
     answers = class_tfidf_terms(list(frame["label"].fillna("")), list(labels), 5) if qa else {}
     rows = []
     for cid, part in frame.groupby("cluster"):
-        row = {"id": int(cid), "size": len(part), "mean_loss": float(part["loss"].mean()),
-               "accuracy": float(part["correct"].mean()), "top_terms": ", ".join(terms[cid])}
+        row = {"id": int(cid), "size": len(part), "mean_loss": _mean(part, "loss"),
+               "accuracy": _mean(part, "correct"), "top_terms": ", ".join(terms[cid])}
         if qa:
             row["f1"] = float(part["f1"].mean())
             row["answer_terms"] = ", ".join(answers.get(cid, []))
             row["question_types"] = mix(list(part["question_type"]))
             row["answer_types"] = mix(list(part["answer_type"]))
             row["titles"] = mix(list(part["title"]), top=3)
-        elif "label_name" in part:
-            row["labels"] = mix(list(part["label_name"]))
-        else:
+        elif "label" in part:
             row["labels"] = mix([str(v) for v in part["label"]])
         rows.append(row)
     return pd.DataFrame(rows).sort_values("mean_loss", ascending=False, ignore_index=True)
 
 
+def _mean(part: pd.DataFrame, column: str) -> float:
+    """A column's mean; NaN where the samples have none (stored embeddings without it)."""
+    return float(part[column].mean()) if column in part else float("nan")
+
+
 def slice_table(frame: pd.DataFrame, min_size: int) -> pd.DataFrame:
     """Slices ranked by mean loss (an empty table keeps its columns: few samples, no slices)."""
-    columns = [c for c in SLICE_COLUMNS if c in frame]
+    # `label` is a class with `label_index` beside it; QA's is the answer text, no slice
+    columns = [c for c in SLICE_COLUMNS if c in frame and (c != "label" or "label_index" in frame)]
     return pd.DataFrame([asdict(s) for s in high_loss_slices(frame, columns, min_size)],
                         columns=[f.name for f in fields(Slice)])
 
 
 def label_issues_step(frame: pd.DataFrame, vectors: np.ndarray, qa: bool,
-                      names: tuple[str, ...] | None, options: AnalysisOptions
-                      ) -> tuple[pd.DataFrame, IssueSummary]:
-    """Likely label errors (the `label_issues` module's detectors) and a summary for the page."""
+                      names: tuple[str, ...] | None, options: AnalysisOptions,
+                      origin: Source | None = None) -> tuple[pd.DataFrame, IssueSummary]:
+    """Likely label errors (the `label_issues` module's detectors) and a summary for the page.
+
+    Stored embeddings without labels have none to dispute (an empty table, "none"); with labels
+    but no probabilities every row gets the cross-validated head's."""
     ids = list(frame["id"])
+    if origin is not None and not origin.labels:
+        return pd.DataFrame(columns=ISSUE_COLUMNS), IssueSummary("none", 0, 0, None)
+    if origin is not None and not origin.probabilities:
+        options = replace(options, issue_probabilities="crossval")
     if qa:
         issues = pd.DataFrame([asdict(i) for i in li.qa_label_issues(li.qa_samples(frame))],
                               columns=ISSUE_COLUMNS)
@@ -186,9 +255,9 @@ def label_issues_step(frame: pd.DataFrame, vectors: np.ndarray, qa: bool,
     train = (frame["split"] == "train").to_numpy()
     crossval = source == "crossval" or (source == "auto" and bool(train.any()))
     if crossval:
-        cv = li.crossval_probabilities(vectors, frame["label"], seed=options.seed)
+        cv = li.crossval_probabilities(vectors, frame["label_index"], seed=options.seed)
         probs = cv if source == "crossval" else np.where(train[:, None], cv, probs)
-    labels = frame["label"].to_numpy()
+    labels = frame["label_index"].to_numpy()
     names = names or tuple(str(i) for i in range(probs.shape[1]))
     issue_list = li.classification_issues(ids, labels, probs, names, embeddings=vectors,
                                           texts=list(frame["text"]), seed=options.seed)
@@ -206,7 +275,8 @@ def label_issues_step(frame: pd.DataFrame, vectors: np.ndarray, qa: bool,
 def shift_step(frame: pd.DataFrame, vectors: np.ndarray, knn: np.ndarray, qa: bool,
                seed: int) -> tuple[ShiftInfo | None, Purity, pd.DataFrame]:
     """Split separation (with several splits) and the neighbours' title/label purity."""
-    group = "title" if qa else ("label_name" if "label_name" in frame else "label")
+    group = "title" if qa else next(c for c in ("label", "prediction", "cluster")
+                                    if c in frame)
     groups = frame[group].astype(str)
     purity = Purity(group, **mean_purity(knn, groups))
     table = pd.DataFrame(purity_by_group(knn, groups, frame["split"]))
@@ -241,7 +311,7 @@ def explain_issues(loaded: LoadedModel, frame: pd.DataFrame, issues: pd.DataFram
                             progress=False)
         else:
             found = explain(list(top["text"]), model=loaded, method="loss",
-                            labels=[int(x) for x in top["label"]], truncate=True,
+                            labels=[int(x) for x in top["label_index"]], truncate=True,
                             progress=False)
     except TextlensError as exc:  # an input the attribution cannot take: say so on the page
         return IssueExplanations({}, f"loss attribution unavailable: {exc.problem}")

@@ -23,16 +23,43 @@ class DimensionalityReducer(Protocol):
         ...
 
 
+BATCH = 65_536  # rows normalised / projected at a time: ~100 MB of float32 at 384-d
+PCA_FIT = 100_000  # above this many rows PCA is fitted on a seeded sample of this size
+
+
 def normalise(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    """Unit-length rows as float32, written batch by batch into one output (a memory-mapped
+    input is read once and never copied whole; float64 inputs are cast a batch at a time)."""
+    out = np.empty(vectors.shape, dtype=np.float32)
+    for start in range(0, len(vectors), BATCH):
+        block = np.asarray(vectors[start:start + BATCH], dtype=np.float32)
+        norms = np.linalg.norm(block, axis=-1, keepdims=True)
+        np.divide(block, np.maximum(norms, 1e-12), out=out[start:start + BATCH])
+    return out
 
 
-def _pca(vectors: np.ndarray, dims: int, seed: int) -> np.ndarray:
+def reduce_pca(vectors: np.ndarray, dims: int, seed: int) -> np.ndarray:
+    """The L2-normalised vectors reduced by PCA to `dims`, float32.
+
+    Above `PCA_FIT` rows PCA is fitted on a seeded sample and every row is normalised and
+    projected in batches: peak memory is the (n, dims) output plus one batch, not a normalised
+    copy of all n x d vectors (1.5 GB at 1M x 384); 100k rows estimate 50 components of
+    384-d sentence vectors as well as 1M do."""
     from sklearn.decomposition import PCA
 
-    dims = min(dims, vectors.shape[0], vectors.shape[1])
-    return PCA(n_components=dims, random_state=seed).fit_transform(vectors).astype(np.float32)
+    n = len(vectors)
+    dims = min(dims, n, vectors.shape[1])
+    if n <= PCA_FIT:
+        return PCA(n_components=dims, random_state=seed).fit_transform(
+            normalise(vectors)).astype(np.float32, copy=False)
+    rows = np.sort(np.random.default_rng(seed).choice(n, PCA_FIT, replace=False))
+    pca = PCA(n_components=dims, random_state=seed).fit(normalise(vectors[rows]))
+    mean, components = pca.mean_.astype(np.float32), pca.components_.T.astype(np.float32)
+    out = np.empty((n, dims), dtype=np.float32)
+    for start in range(0, n, BATCH):
+        np.matmul(normalise(vectors[start:start + BATCH]) - mean, components,
+                  out=out[start:start + BATCH])
+    return out
 
 
 @dataclass(frozen=True)
@@ -41,7 +68,7 @@ class PCAReducer:
     seed: int = 0
 
     def project(self, vectors: np.ndarray) -> np.ndarray:
-        out = _pca(normalise(vectors), 2, self.seed)
+        out = reduce_pca(vectors, 2, self.seed)
         if out.shape[1] < 2:
             out = np.pad(out, ((0, 0), (0, 2 - out.shape[1])))
         return out
@@ -49,7 +76,11 @@ class PCAReducer:
 
 def hnsw_knn(data: np.ndarray, queries: np.ndarray, k: int, seed: int) -> tuple[np.ndarray,
                                                                               np.ndarray]:
-    """Approximate Euclidean k-NN with hnswlib, single-threaded so that it is reproducible."""
+    """Approximate Euclidean k-NN with hnswlib: built single-threaded so that the graph (and so
+    every answer) is reproducible; queried on every core (each query reads the fixed graph, so
+    the answers do not depend on the threads: 970k placements at 1M rows)."""
+    import os
+
     import hnswlib
 
     index = hnswlib.Index(space="l2", dim=data.shape[1])
@@ -57,6 +88,7 @@ def hnsw_knn(data: np.ndarray, queries: np.ndarray, k: int, seed: int) -> tuple[
     index.set_num_threads(1)
     index.add_items(data, np.arange(len(data)))
     index.set_ef(max(50, 2 * k))
+    index.set_num_threads(os.cpu_count() or 1)
     labels, sq = index.knn_query(queries, k=k)
     return labels.astype(np.int64), np.sqrt(np.maximum(sq, 0)).astype(np.float32)
 
@@ -86,7 +118,7 @@ class UMAPReducer:
             return PCAReducer(self.seed).project(vectors)
         import umap
 
-        reduced = _pca(normalise(vectors), self.pca_dims, self.seed)
+        reduced = reduce_pca(vectors, self.pca_dims, self.seed)
         fit = np.arange(len(reduced))
         if len(reduced) > self.max_fit:
             rng = np.random.default_rng(self.seed)
@@ -119,7 +151,7 @@ class TSNEReducer:
     def project(self, vectors: np.ndarray) -> np.ndarray:
         from sklearn.manifold import TSNE
 
-        reduced = _pca(normalise(vectors), self.pca_dims, self.seed)
+        reduced = reduce_pca(vectors, self.pca_dims, self.seed)
         perplexity = min(self.perplexity, max(2.0, (len(vectors) - 1) / 3))
         tsne = TSNE(n_components=2, perplexity=perplexity, random_state=self.seed, init="pca")
         return tsne.fit_transform(reduced).astype(np.float32)

@@ -43,6 +43,7 @@ class Timings:
     project_s: float
     cluster_s: float
     explain_s: float
+    neighbours_s: float = 0.0  # the neighbour index and every sample's k nearest
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ class ChunkKeys:
     @classmethod
     def of(cls, model_fingerprint: str, frame: pd.DataFrame, qa: bool) -> ChunkKeys:
         texts = ("question", "context") if qa else ("text",)
-        gold = ("answers", "answer_starts") if qa else ("label",)
+        gold = ("answers", "answer_starts") if qa else ("label_index",)
         return cls(model_fingerprint, frame, texts, gold)
 
     def key(self, part: slice, step: str, *extra: object) -> str:

@@ -23,8 +23,9 @@ T = TypeVar("T")
 
 
 def base_frame(dataset: Dataset, label_names: Sequence[str] | None = None) -> pd.DataFrame:
-    """Ids, split, text fields, label and every metadata column (QA: lengths, answer position);
-    `label_name` from `label_names` (default: the data's)."""
+    """Ids, split, text fields, label and every metadata column (QA: lengths, answer position).
+    Classification: `label` is the class name from `label_names` (default: the data's; the
+    index as text without names), as `prediction` is, and `label_index` the class index."""
     rows = []
     for ex in dataset.examples:
         meta = {k: v for k, v in ex.metadata.items() if isinstance(v, str | int | float | bool)}
@@ -50,16 +51,18 @@ def base_frame(dataset: Dataset, label_names: Sequence[str] | None = None) -> pd
             if ex.label is None:
                 raise DataError(f"Sample '{ex.id}' has no label; the analysis needs gold labels.",
                                 "pass --label-col naming the label column.")
-            rows.append({"id": ex.id, "split": split, "text": ex.text, "label": int(ex.label),
-                         "text_length": len(ex.text.split()), **meta})
+            rows.append({"id": ex.id, "split": split, "text": ex.text, "label": None,
+                         "label_index": int(ex.label), "text_length": len(ex.text.split()),
+                         **meta})
     frame = pd.DataFrame(rows)
-    names = label_names or dataset.label_names
-    if names and dataset.task == "classification":
-        if int(frame["label"].max()) >= len(names):
-            raise DataError(f"Label {int(frame['label'].max())} has no name: the model knows "
+    if dataset.task == "classification":
+        names = label_names or dataset.label_names
+        top = int(frame["label_index"].max())
+        if names and top >= len(names):
+            raise DataError(f"Label {top} has no name: the model knows "
                             f"{len(names)} classes ({', '.join(names)}).",
                             "pass data whose labels the model was trained on.")
-        frame["label_name"] = [names[i] for i in frame["label"]]
+        frame["label"] = [names[i] if names else str(i) for i in frame["label_index"]]
     return frame
 
 
@@ -111,7 +114,7 @@ def add_predictions(frame: pd.DataFrame, preds: pd.DataFrame,
     frame["prediction"] = [names[i] for i in pred]
     frame["predicted_label"] = pred
     frame["confidence"] = probs.max(axis=1)
-    frame["correct"] = (pred == frame["label"].to_numpy()).astype(float)
+    frame["correct"] = (pred == frame["label_index"].to_numpy()).astype(float)
     return frame
 
 

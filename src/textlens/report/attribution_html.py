@@ -1,6 +1,7 @@
 """HTML for explanations: words coloured green (supports the target) or red (against it),
-saturation by magnitude, the score in a tooltip. Every piece of user or dataset text goes
-through `html.escape`; the page needs no scripts, fonts or network.
+saturation by magnitude, the score in a tooltip. The page is `templates/attribution.html.j2`
+(autoescaped: user and dataset text is escaped by the template, never by hand); it needs no
+scripts, fonts or network.
 
 Pure: values in, pages out. It imports nothing from `attribution` (the values are described by
 the Protocols below), so attribution -> report is the only direction; `Explanation.to_html`
@@ -9,8 +10,10 @@ delegates here lazily."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from textlens.report.templating import Cell, Table, render_page
 
 
 class AttributionView(Protocol):
@@ -51,19 +54,59 @@ class QAView(Protocol):
     @property
     def parts(self) -> tuple[AttributionView, ...]: ...
 
-STYLE = """<style>
-.tl-attr{font-family:system-ui,sans-serif;line-height:1.9;max-width:60em}
-.tl-attr table{border-collapse:collapse;margin:.3em 0}
-.tl-attr td,.tl-attr th{padding:.15em .6em;border-bottom:1px solid #ddd;text-align:left}
-.tl-attr .tl-text{white-space:pre-wrap}
-.tl-attr .tl-w{border-radius:3px;padding:0 1px}
-.tl-attr .tl-pred{outline:2px solid #1f4fbf}
-.tl-attr .tl-gold{border-bottom:3px double #b07d00}
-.tl-attr .tl-legend span{padding:0 .4em;margin-right:.5em}
-.tl-attr .tl-note,.tl-attr .tl-key{color:#555;font-size:.9em}
-.tl-attr .tl-item{border-top:1px solid #bbb;margin-top:1em;padding-top:.3em}
-.tl-attr td.tl-num{text-align:right;font-variant-numeric:tabular-nums}
-</style>"""
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of characters of a highlighted text: a word (`score` set) or a gap, inside the
+    `marks` outlines (tl-pred, tl-gold); `colour` is the word's background."""
+
+    text: str
+    marks: tuple[str, ...] = ()
+    score: float | None = None
+    colour: str = ""
+
+    @property
+    def css(self) -> str:
+        return " ".join(("tl-w", *self.marks))
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """One attribution as shown: its figures, the question (QA) and the text, highlighted."""
+
+    summary: tuple[tuple[str, str], ...]
+    text: tuple[Piece, ...]
+    question: tuple[Piece, ...] | None = None
+
+
+@dataclass(frozen=True)
+class QABlock:
+    """A QA explanation: question, answer, which window was explained, its start/end parts."""
+
+    question: str
+    answer: str
+    confidence: float
+    window_note: str | None
+    parts: tuple[tuple[str, TextBlock], ...]  # (target, block)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry of a page: an attribution, several targets of one text, or a QA one."""
+
+    kind: Literal["text", "many", "qa"]
+    blocks: tuple[TextBlock, ...] = ()
+    qa: QABlock | None = None
+    heading: str | None = None  # the text's id on a collection page
+    anchor: str | None = None
+
+
+@dataclass(frozen=True)
+class CollectionSummary:
+    title: str
+    texts: int
+    worst_error: float | None  # the largest completeness error (IG rows only)
+    table: Table
 
 
 def _colour(score: float, scale: float) -> str:
@@ -73,39 +116,33 @@ def _colour(score: float, scale: float) -> str:
 
 
 def _heat(text: str, spans: Sequence[tuple[int, int]], scores: Sequence[float],
-          marks: dict[str, tuple[int, int] | None] | None = None) -> str:
-    """`text` with each scored span highlighted; gaps kept verbatim (escaped); `marks` (class ->
-    char span) draws outlines such as the predicted and gold answer."""
+          marks: dict[str, tuple[int, int] | None] | None = None) -> tuple[Piece, ...]:
+    """`text` cut into pieces: each scored span a word with its colour, gaps kept verbatim;
+    `marks` (class -> char span) draws outlines such as the predicted and gold answer."""
     marks = {k: v for k, v in (marks or {}).items() if v is not None}
     scale = max((abs(s) for s in scores), default=0.0)
     owner = [-1] * len(text)
     for w, (a, b) in enumerate(spans):
         for c in range(a, min(b, len(text))):
             owner[c] = w
-    out: list[str] = []
+
+    def marks_at(c: int) -> tuple[str, ...]:
+        return tuple(k for k, (a, b) in marks.items() if a <= c < b)
+
+    out: list[Piece] = []
     c = 0
     while c < len(text):
-        classes = tuple(k for k, (a, b) in marks.items() if a <= c < b)
+        classes = marks_at(c)
         d = c + 1
-        while d < len(text) and owner[d] == owner[c] and tuple(
-                k for k, (a, b) in marks.items() if a <= d < b) == classes:
+        while d < len(text) and owner[d] == owner[c] and marks_at(d) == classes:
             d += 1
-        piece = escape(text[c:d])
-        cls = " ".join(("tl-w",) + classes)
         if owner[c] >= 0:
             s = scores[owner[c]]
-            out.append(f'<span class="{cls}" style="background:{_colour(s, scale)}" '
-                       f'title="{s:+.4f}">{piece}</span>')
-        elif classes:
-            out.append(f'<span class="{cls}">{piece}</span>')
+            out.append(Piece(text[c:d], classes, s, _colour(s, scale)))
         else:
-            out.append(piece)
+            out.append(Piece(text[c:d], classes))
         c = d
-    return "".join(out)
-
-
-def _row(name: str, value: object) -> str:
-    return f"<tr><th>{escape(name)}</th><td>{escape(str(value))}</td></tr>"
+    return tuple(out)
 
 
 def _fmt_error(exp: AttributionView) -> str:
@@ -125,18 +162,19 @@ def output_difference(exp: AttributionView) -> float | None:
     return exp.output - exp.baseline_output
 
 
-def _summary(exp: AttributionView, label_name: str = "predicted label") -> str:
-    rows = [_row(label_name, f"{exp.label} ({exp.confidence:.2f})"),
-            _row("attribution target", exp.target),
-            _row("F(input): target score of the text", _fmt(exp.output)),
-            _row("F(baseline): same with every token [PAD]", _fmt(exp.baseline_output)),
-            _row("F(input) - F(baseline)", _fmt(output_difference(exp), sign=True)),
-            _row("attribution score (sum of token scores)", f"{exp.attribution_score:+.4f}"),
-            _row("method", f"{exp.method}, {exp.steps} step{'' if exp.steps == 1 else 's'}"),
-            _row("completeness error", _fmt_error(exp))]
+def _summary(exp: AttributionView, label_name: str = "predicted label"
+             ) -> tuple[tuple[str, str], ...]:
+    rows = [(label_name, f"{exp.label} ({exp.confidence:.2f})"),
+            ("attribution target", exp.target),
+            ("F(input): target score of the text", _fmt(exp.output)),
+            ("F(baseline): same with every token [PAD]", _fmt(exp.baseline_output)),
+            ("F(input) - F(baseline)", _fmt(output_difference(exp), sign=True)),
+            ("attribution score (sum of token scores)", f"{exp.attribution_score:+.4f}"),
+            ("method", f"{exp.method}, {exp.steps} step{'' if exp.steps == 1 else 's'}"),
+            ("completeness error", _fmt_error(exp))]
     if exp.truncated:
-        rows.append(_row("note", "input truncated to the model's maximum length"))
-    return "<table>" + "".join(rows) + "</table>"
+        rows.append(("note", "input truncated to the model's maximum length"))
+    return tuple(rows)
 
 
 def _words_of(exp: AttributionView, segment: int) -> tuple[list[tuple[int, int]], list[float]]:
@@ -146,66 +184,64 @@ def _words_of(exp: AttributionView, segment: int) -> tuple[list[tuple[int, int]]
     return spans, scores
 
 
-LEGEND = ('<div class="tl-legend"><span style="background:rgba(22,163,74,.6)">supports the '
-          'target</span><span style="background:rgba(220,38,38,.6)">against it</span> '
-          '<span class="tl-key">Red words lower the target score, green words raise it. '
-          'Integrated gradients\' token scores add up to F(input) - F(baseline) (the completeness '
-          'error says how closely); other methods\' scores are not held to that sum.</span></div>')
-
-
-def _page(body: str, fragment: bool, title: str, legend: bool = True) -> str:
-    """One legend per page (a fragment is a page to embed: it carries its own)."""
-    div = f'<div class="tl-attr">{STYLE}{LEGEND if legend else ""}{body}</div>'
-    if fragment:
-        return div
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}'
-            f"</title></head><body>{div}</body></html>\n")
-
-
-def _text_body(exp: AttributionView) -> str:
+def _text_block(exp: AttributionView) -> TextBlock:
     if exp.question is not None:
-        return _qa_part_body(exp)
-    spans, scores = _words_of(exp, 0)
-    return _summary(exp) + f'<p class="tl-text">{_heat(exp.text, spans, scores)}</p>'
+        return _qa_part_block(exp)
+    return TextBlock(_summary(exp), _heat(exp.text, *_words_of(exp, 0)))
+
+
+def _qa_part_block(exp: AttributionView,
+                   marks: dict[str, tuple[int, int] | None] | None = None) -> TextBlock:
+    return TextBlock(_summary(exp, "predicted answer"), _heat(exp.text, *_words_of(exp, 1), marks),
+                     _heat(exp.question or "", *_words_of(exp, 0)))
+
+
+def _qa_block(qa: QAView) -> QABlock:
+    marks = {"tl-pred": qa.answer_span, "tl-gold": qa.gold_span}
+    return QABlock(qa.question, qa.answer, qa.confidence, window_note(qa),
+                   tuple((p.target, _qa_part_block(p, marks)) for p in qa.parts))
+
+
+def _item(item: object, heading: str | None = None, anchor: str | None = None) -> Item:
+    """An Explanation, a QAExplanation (it has a context) or a top-k one (it has parts)."""
+    if hasattr(item, "context"):
+        return Item("qa", qa=_qa_block(item), heading=heading,  # type: ignore[arg-type]
+                    anchor=anchor)
+    parts = _parts_of(item)
+    if len(parts) > 1:
+        return Item("many", tuple(_text_block(p) for p in parts), heading=heading, anchor=anchor)
+    return Item("text", (_text_block(parts[0]),), heading=heading, anchor=anchor)
+
+
+def _page(items: Sequence[Item], fragment: bool, title: str,
+          summary: CollectionSummary | None = None) -> str:
+    """One legend per page (a fragment is a page to embed: it carries its own)."""
+    return render_page("attribution.html.j2", items=items, fragment=fragment, title=title,
+                       summary=summary)
 
 
 def render(exp: AttributionView, fragment: bool = False) -> str:
-    return _page(_text_body(exp), fragment, "textlens explanation")
+    return _page([_item(exp)], fragment, "textlens explanation")
 
 
 def render_many(parts: Sequence[AttributionView], fragment: bool = False) -> str:
     """Several targets of one text (top-k classes): one section each, one legend."""
-    body = "".join(f'<div class="tl-item">{_text_body(p)}</div>' for p in parts)
-    return _page(body, fragment, "textlens explanation")
-
-
-def _qa_part_body(exp: AttributionView,
-                  marks: dict[str, tuple[int, int] | None] | None = None) -> str:
-    q_spans, q_scores = _words_of(exp, 0)
-    c_spans, c_scores = _words_of(exp, 1)
-    return (_summary(exp, "predicted answer")
-            + f'<p><b>Question:</b> <span class="tl-text">'
-              f'{_heat(exp.question or "", q_spans, q_scores)}</span></p>'
-            + f'<p class="tl-text">{_heat(exp.text, c_spans, c_scores, marks)}</p>')
+    return _page([Item("many", tuple(_text_block(p) for p in parts))], fragment,
+                 "textlens explanation")
 
 
 def render_qa_part(exp: AttributionView, fragment: bool = False,
                    marks: dict[str, tuple[int, int] | None] | None = None) -> str:
-    return _page(_qa_part_body(exp, marks), fragment, "textlens QA explanation")
-
-
-def _qa_body(qa: QAView) -> str:
-    marks = {"tl-pred": qa.answer_span, "tl-gold": qa.gold_span}
-    key = ('<p><span class="tl-pred">predicted answer</span> &nbsp; '
-           '<span class="tl-gold">ground truth</span></p>')
-    head = (f"<p><b>Question:</b> {escape(qa.question)}<br><b>Answer:</b> {escape(qa.answer)} "
-            f"({qa.confidence:.2f})</p>")
-    parts = "".join(f"<h4>{escape(p.target)}</h4>" + _qa_part_body(p, marks) for p in qa.parts)
-    return head + window_note(qa) + key + parts
+    return _page([Item("text", (_qa_part_block(exp, marks),))], fragment,
+                 "textlens QA explanation")
 
 
 def render_qa(qa: QAView, fragment: bool = False) -> str:
-    return _page(_qa_body(qa), fragment, "textlens QA explanation")
+    return _page([_item(qa)], fragment, "textlens QA explanation")
+
+
+SUMMARY_HEADERS = ("id", "text", "label", "target", "confidence", "F(input)", "F(baseline)",
+                   "difference", "completeness error")
 
 
 def render_collection(items: Sequence[tuple[str, object]],
@@ -213,35 +249,21 @@ def render_collection(items: Sequence[tuple[str, object]],
     """A page of many texts, as (id, explanation) pairs: a summary table at the top (label,
     F(input), F(baseline), difference, completeness error per text), then each explanation,
     one legend for the page."""
-    rows, sections = [], []
+    rows, entries = [], []
     for n, (item_id, item) in enumerate(items):
-        parts = _parts_of(item)
-        if hasattr(item, "context"):
-            body = _qa_body(item)  # type: ignore[arg-type]
-        elif len(parts) > 1:
-            body = "".join(f'<div class="tl-item">{_text_body(p)}</div>' for p in parts)
-        else:
-            body = _text_body(parts[0])
         anchor = f"tl-{n}"
-        sections.append(f'<div class="tl-item" id="{anchor}"><h3>{escape(item_id)}</h3>'
-                        f"{body}</div>")
-        for p in parts:
+        entries.append(_item(item, heading=item_id, anchor=anchor))
+        for p in _parts_of(item):
             short = p.text if len(p.text) <= 60 else p.text[:57] + "..."
-            cells = [f'<a href="#{anchor}">{escape(item_id)}</a>', escape(short),
-                     escape(p.label), escape(p.target)] + [f'<td class="tl-num">{v}</td>' for v in (
-                         f"{p.confidence:.2f}", _fmt(p.output), _fmt(p.baseline_output),
-                         _fmt(output_difference(p), sign=True), _fmt_error(p))]
-            rows.append("<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>"
-                                         for c in cells) + "</tr>")
+            rows.append((Cell(item_id, href=f"#{anchor}"), Cell(short), Cell(p.label),
+                         Cell(p.target), *(Cell(v, numeric=True) for v in (
+                             f"{p.confidence:.2f}", _fmt(p.output), _fmt(p.baseline_output),
+                             _fmt(output_difference(p), sign=True), _fmt_error(p)))))
     errors = [p.completeness_error for _, item in items for p in _parts_of(item)
               if p.completeness_error is not None]
-    worst = f"; largest completeness error {max(errors):.2%}" if errors else ""
-    head = ("<tr><th>id</th><th>text</th><th>label</th><th>target</th><th>confidence</th>"
-            "<th>F(input)</th>"
-            "<th>F(baseline)</th><th>difference</th><th>completeness error</th></tr>")
-    summary = (f"<h2>{escape(title)}</h2><p>{len(items)} texts{escape(worst)}.</p>"
-               f"<table>{head}{''.join(rows)}</table>")
-    return _page(summary + LEGEND + "".join(sections), False, title, legend=False)
+    summary = CollectionSummary(title, len(items), max(errors) if errors else None,
+                                Table(SUMMARY_HEADERS, tuple(rows)))
+    return _page(entries, False, title, summary=summary)
 
 
 def _parts_of(item: object) -> Sequence[AttributionView]:
@@ -253,11 +275,10 @@ def _parts_of(item: object) -> Sequence[AttributionView]:
     return (item,)  # type: ignore[return-value]
 
 
-def window_note(qa: QAView) -> str:
-    """Which part of a long context was explained (empty when the whole context fit)."""
+def window_note(qa: QAView) -> str | None:
+    """Which part of a long context was explained (None when the whole context fit)."""
     if qa.window is None:
-        return ""
+        return None
     a, b = qa.window
-    note = (f"explained context characters {a}-{b} of {len(qa.context)} (long context, window "
+    return (f"explained context characters {a}-{b} of {len(qa.context)} (long context, window "
             f"{qa.window_index + 1} of {qa.windows}); characters outside it score 0")
-    return f'<p class="tl-note">{escape(note)}</p>'

@@ -1,5 +1,6 @@
 """Corpus figures, pure (values in, bytes or HTML out): the faceted bar chart of net sentiment
-(PNG with matplotlib, interactive with plotly, its JS bundled inline), the domain map and the
+(PNG with matplotlib, interactive with plotly: a fragment without plotly.js, which the page
+loads once, see `assets`), the domain map and the
 confidence histogram. Country codes (ISO 3166-1 alpha-3) are named through pycountry."""
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def facet_png(groups: pd.DataFrame, group_by: Sequence[str], value: str = "net_p
 
 def facet_html(groups: pd.DataFrame, group_by: Sequence[str], value: str = "net_per_100",
                title: str = "") -> str:
-    """The same chart, interactive, as an HTML fragment with plotly.js inline (no CDN)."""
+    """The same chart, interactive, as an HTML fragment; the page supplies plotly.js (`assets`)."""
     import html
 
     import plotly.express as px
@@ -109,7 +110,7 @@ def facet_html(groups: pd.DataFrame, group_by: Sequence[str], value: str = "net_
     fig.update_xaxes(type="category", matches=None)
     fig.update_layout(height=260 * rows + 120, template="plotly_white",
                       showlegend=False)
-    return fig.to_html(full_html=False, include_plotlyjs=True, config={"displaylogo": False})
+    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
 
 
 def domain_png(points: np.ndarray, sources: Sequence[str]) -> bytes:
@@ -206,7 +207,9 @@ def class_facet_png(shares: pd.DataFrame, group_by: Sequence[str], title: str = 
             value = rows_["share"].to_numpy(dtype=float)
             low = np.nan_to_num(value - rows_["ci_low"].to_numpy(dtype=float))
             high = np.nan_to_num(rows_["ci_high"].to_numpy(dtype=float) - value)
-            ax.bar(pos, np.nan_to_num(value), width=width, color=palette[j % len(palette)],
+            colour = palette[j % len(palette)] if series else \
+                [palette[i % len(palette)] for i in range(len(names))]  # a colour a bar
+            ax.bar(pos, np.nan_to_num(value), width=width, color=colour,
                    label=str(level) if level is not None else None)
             ax.errorbar(pos, np.nan_to_num(value), yerr=[np.maximum(low, 0), np.maximum(high, 0)],
                         fmt="none", ecolor="#222", elinewidth=0.8, capsize=2)

@@ -4,52 +4,52 @@ every text is escaped."""
 
 from __future__ import annotations
 
+import base64
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from textlens.report.corpus_html import STYLE, esc, image, table
+from textlens.report.templating import Table, render_page, table_of
 
 INTRO = ("Validate before you publish: the figures below rest on sentences a person labelled "
          "(`textlens validate`). Shares are estimated shares of the corpus's sentences.")
+METRIC_COLUMNS = ["classifier", "metric", "class", "value", "ci_low", "ci_high", "n", "note"]
 
 
-def section(info: dict[str, Any], metrics: pd.DataFrame | None, confusion: pd.DataFrame | None,
-            corrected: pd.DataFrame | None, by: list[str], facet_png: bytes | None) -> str:
-    """The HTML fragment (empty when nothing was measured or corrected yet)."""
+@dataclass(frozen=True)
+class ValidationView:
+    """What the section shows, as values (templates/corpus_validation.html.j2)."""
+
+    intro: str
+    convenience: bool
+    measures: dict[str, Any] | None
+    correction: dict[str, Any] | None
+    metrics: Table | None
+    confusion: Table | None
+    corrected: Table | None
+    facet_png: str | None  # base64
+
+
+def view(info: dict[str, Any], metrics: pd.DataFrame | None, confusion: pd.DataFrame | None,
+         corrected: pd.DataFrame | None, by: list[str],
+         facet_png: bytes | None) -> ValidationView | None:
+    """The section's values (None when nothing was measured or corrected yet)."""
     measures, correction = info.get("measures"), info.get("correction")
     if not measures and not correction:
-        return ""
-    parts = ["<h2>Validation: the classifier on this corpus</h2>",
-             f"<p class='muted'>{esc(INTRO)}</p>"]
-    for block in (measures, correction):
-        if block and block.get("n_convenience"):
-            parts.append("<p class='warn'>Some labels are outside the drawn sample: the "
-                         "estimates rest on a non-probability (convenience) sample.</p>")
-            break
-    if measures:
-        parts.append(f"<p>{esc(measures.get('message'))}</p>")
-        if measures.get("too_few"):
-            parts.append(f"<p class='warn'>Too few labels to measure: "
-                         f"{esc(measures['too_few'])}.</p>")
-        if metrics is not None and len(metrics):
-            parts.append(table(metrics, ["classifier", "metric", "class", "value", "ci_low",
-                                         "ci_high", "n", "note"]))
-        if confusion is not None and len(confusion):
-            parts.append("<h3>Confusion (estimated share of the corpus's sentences)</h3>")
-            parts.append(table(confusion))
-    if correction:
-        parts.append("<h2>Corrected shares per group</h2>")
-        parts.append(f"<p>{esc(correction.get('message'))}</p>")
-        if correction.get("too_few"):
-            parts.append(f"<p class='warn'>No correction: {esc(correction['too_few'])}.</p>")
-        parts.append(image(facet_png, "naive and corrected shares per group"))
-        if corrected is not None and len(corrected):
-            parts.append(table(corrected, [*by, "class", "method", "share", "ci_low",
-                                           "ci_high", "n_sentences", "too_few"]))
-    return "".join(parts)
+        return None
+
+    def shown(frame: pd.DataFrame | None, columns: list[str] | None = None) -> Table | None:
+        return table_of(frame, columns) if frame is not None and len(frame) else None
+
+    return ValidationView(
+        INTRO, any(b and b.get("n_convenience") for b in (measures, correction)), measures,
+        correction, shown(metrics, METRIC_COLUMNS), shown(confusion),
+        shown(corrected, [*by, "class", "method", "share", "ci_low", "ci_high", "n_sentences",
+                          "too_few"]),
+        base64.b64encode(facet_png).decode("ascii") if facet_png else None)
 
 
 def facet(corrected: pd.DataFrame | None, by: list[str], info: dict[str, Any]) -> bytes | None:
@@ -68,7 +68,13 @@ def facet(corrected: pd.DataFrame | None, by: list[str], info: dict[str, Any]) -
 
 
 def stored_section(con) -> str:
-    """The section from the tables stored in an open run store."""
+    """The section (escaped HTML) from the tables stored in an open run store."""
+    v = stored_view(con)
+    return render_page("corpus_validation.html.j2", v=v, page=False) if v else ""
+
+
+def stored_view(con) -> ValidationView | None:
+    """The section's values from an open run store."""
     tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
     info = {k: json.loads(v) for k, v in con.execute(
         "SELECT key, value FROM run_info WHERE key IN ('measures', 'correction', 'group_by')"
@@ -79,8 +85,8 @@ def stored_section(con) -> str:
 
     by = list(info.get("group_by") or [])
     corrected = read("corrected_groups")
-    return section(info, read("validation_metrics"), read("validation_confusion"), corrected,
-                   by, facet(corrected, by, info))
+    return view(info, read("validation_metrics"), read("validation_confusion"), corrected, by,
+                facet(corrected, by, info))
 
 
 def write_page(run_dir: str | Path) -> Path:
@@ -89,8 +95,6 @@ def write_page(run_dir: str | Path) -> Path:
     from textlens.store.files import atomic_write_text
 
     with connect(run_dir, read_only=True) as con:
-        body = stored_section(con)
-    page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>Validation</title><style>{STYLE}</style></head><body>"
-            f"{body or '<p>Nothing measured yet.</p>'}</body></html>\n")
+        v = stored_view(con)
+    page = render_page("corpus_validation.html.j2", v=v, page=True)
     return atomic_write_text(Path(run_dir) / "validation.html", page)

@@ -1,4 +1,5 @@
-"""Population maps: an interactive plotly scatter (JS bundled inline, never a CDN) and PNGs.
+"""Population maps: an interactive plotly scatter (plotly.js loaded by the page from beside
+it or inline, never a CDN: see `assets`) and PNGs.
 
 One WebGL trace holds every point; a "Colour by" menu recolours it (colour arrays and legends
 are precomputed, so the page needs no server) and swaps the legend drawn beside the map. Only
@@ -27,9 +28,9 @@ OTHER = "#d0d0d0"
 MAX_CATEGORIES = len(PALETTE)
 LEGEND_ROWS = 14
 # The dropdown's order: the first available colouring is the map's default.
-COLOURINGS = ("split", "label_name", "label", "cluster", "title", "correct", "question_type",
+COLOURINGS = ("split", "label", "cluster", "title", "correct", "question_type",
               "answer_type")
-NAMES = {"label_name": "label", "question_type": "question type", "answer_type": "answer type",
+NAMES = {"question_type": "question type", "answer_type": "answer type",
          "correct": "prediction"}
 
 
@@ -40,8 +41,8 @@ def display_name(column: str) -> str:
 def colour_columns(frame: pd.DataFrame) -> list[str]:
     """The colourings worth offering, default first: columns with at least two values."""
     cols = [c for c in COLOURINGS if c in frame and frame[c].nunique() > 1]
-    if "label" in cols and ("label_name" in cols or "question" in frame):
-        cols.remove("label")  # the name says it better; QA's label is the answer text
+    if "label" in cols and "question" in frame:
+        cols.remove("label")  # QA's label is the answer text
     return cols
 
 
@@ -76,8 +77,7 @@ def point_sizes(loss: np.ndarray) -> np.ndarray:
 
 def hover_texts(frame: pd.DataFrame, limit: int = 160) -> list[str]:
     """Per point: id, text and fields, each value HTML-escaped (plotly renders hover as HTML)."""
-    label = "label_name" if "label_name" in frame else "label"
-    fields = [c for c in ("split", "title", "cluster", label, "prediction", "loss") if c in frame]
+    fields = [c for c in ("split", "title", "cluster", "label", "prediction", "loss") if c in frame]
     text_cols = [c for c in ("text", "question") if c in frame]
     out = []
     for row in frame.itertuples(index=False):
@@ -138,8 +138,8 @@ def population_figure(frame: pd.DataFrame) -> go.Figure:
 
 
 def population_html(frame: pd.DataFrame) -> str:
-    """The interactive map as an HTML fragment with plotly.js bundled inline."""
-    return population_figure(frame).to_html(full_html=False, include_plotlyjs=True,
+    """The interactive map as an HTML fragment; the page supplies plotly.js (`assets`)."""
+    return population_figure(frame).to_html(full_html=False, include_plotlyjs=False,
                                             config={"displaylogo": False})
 
 

@@ -53,7 +53,8 @@ def render(result: Any) -> list[Text]:
         return [line for part in result.parts for line in render(part)]
     if hasattr(result, "context"):
         lines = [Text(f"Q: {result.question}"),
-                 Text(f"A: {result.answer} ({result.confidence:.2f})", style="bold")]
+                 Text(f"A: {result.answer} (span probability {result.confidence:.2f})",
+                      style="bold")]
         if result.window is not None:
             a, b = result.window
             lines.append(Text(f"explained context characters {a}-{b} of {len(result.context)} "

@@ -12,23 +12,49 @@ on a loopback bind, the Host header must be a loopback name (DNS-rebinding defen
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from textlens.errors import InputError, TextlensError
+from textlens.errors import BusyError, InputError, LimitError, NotFoundError, TextlensError
+from textlens.serve.limits import BodyLimit
 from textlens.serve.runs import Run
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                 ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "testserver"}
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
        "form-action 'none'")
+# Error kind -> HTTP status, most specific first: the status follows the error's type, never
+# its wording. Any other TextlensError is a state the user must change first (409).
+STATUS_OF: tuple[tuple[type[TextlensError], int], ...] = (
+    (NotFoundError, 404), (LimitError, 413), (InputError, 400), (BusyError, 503))
+
+
+def status_of(exc: TextlensError) -> int:
+    return next((code for kind, code in STATUS_OF if isinstance(exc, kind)), 409)
+
+
+class JSON(JSONResponse):
+    """JSON that never fails on the way out: NaN -> null is done by `to_json`; a lone surrogate
+    (echoed from a client's `\\ud800`) is written back as the same JSON escape instead of
+    raising UnicodeEncodeError (which was a 500)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":")).encode("utf-8", errors="backslashreplace")
+
+
+def problem(status: int, text: str, fix: str | None = None) -> JSON:
+    return JSON({"problem": text, "fix": fix}, status_code=status)
 
 
 def static_files() -> dict[str, tuple[bytes, str]]:
@@ -37,37 +63,57 @@ def static_files() -> dict[str, tuple[bytes, str]]:
             for p in sorted(STATIC_DIR.iterdir()) if p.is_file() and p.suffix in STATIC_TYPES}
 
 
-class Guard(BaseHTTPMiddleware):
-    """Security headers on every answer; Host and POST checks before any route runs."""
+class Guard:
+    """Security headers on every answer; Host and POST checks before any route runs. Pure ASGI
+    (Starlette's BaseHTTPMiddleware costs a task and a stream per request, ~1 ms of the ~5 ms
+    a review takes)."""
 
     def __init__(self, app: Any, loopback: bool) -> None:
-        super().__init__(app)
+        self.app = app
         self.loopback = loopback
 
-    async def dispatch(self, request: Request, call_next: Any) -> Response:
-        host = request.headers.get("host", "").rsplit(":", 1)[0].lower()
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def secured(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Content-Security-Policy"] = CSP
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "no-referrer"
+                headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        refused = self.refusal(scope)
+        if refused is not None:
+            await refused(scope, receive, secured)
+            return
+        await self.app(scope, receive, secured)
+
+    def refusal(self, scope: dict[str, Any]) -> JSON | None:
+        headers = Headers(scope=scope)
+        host = headers.get("host", "").rsplit(":", 1)[0].lower()
         if self.loopback and host not in LOOPBACK_HOSTS:
-            return JSONResponse({"problem": "Unexpected Host header.", "fix": "open the page at "
-                                 "http://127.0.0.1:PORT/."}, status_code=421)
-        if request.method not in ("GET", "HEAD", "POST"):
-            return JSONResponse({"problem": "Method not allowed."}, status_code=405)
-        if request.method == "POST":
-            kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            return problem(421, "Unexpected Host header.", "open the page at "
+                           "http://127.0.0.1:PORT/.")
+        method = scope["method"]
+        if method not in ("GET", "HEAD", "POST"):
+            return problem(405, "Method not allowed.", "use GET or POST.")
+        if method == "POST":
+            kind = headers.get("content-type", "").split(";")[0].strip().lower()
             if kind != "application/json":
-                return JSONResponse({"problem": "POST bodies must be JSON."}, status_code=415)
-            origin = request.headers.get("origin")
-            if origin and origin.split("://", 1)[-1].lower() != request.headers.get("host", "").lower():
-                return JSONResponse({"problem": "Cross-origin request refused."}, status_code=403)
-        response = await call_next(request)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = "no-store"
-        return response
+                return problem(415, "POST bodies must be JSON.",
+                               "send Content-Type: application/json.")
+            origin = headers.get("origin")
+            if origin and origin.split("://", 1)[-1].lower() != headers.get("host", "").lower():
+                return problem(403, "Cross-origin request refused.", "use the dashboard's own page.")
+        return None
 
 
 def to_json(value: Any) -> Any:
-    """Frames become records (NaN -> null, numpy scalars -> numbers), recursively."""
+    """Frames become records (NaN and infinities -> null, numpy scalars -> numbers), recursively."""
     import pandas as pd
 
     if isinstance(value, pd.DataFrame):
@@ -78,26 +124,67 @@ def to_json(value: Any) -> Any:
         return [to_json(v) for v in value]
     if hasattr(value, "item") and not hasattr(value, "__len__"):
         value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # NaN and infinities: JSON has neither
     return value
 
 
-def create_app(runs: dict[str, Run], model: str | None = None, loopback: bool = True) -> FastAPI:
-    """The app over already opened runs (`runs.open_runs`); `model` overrides run_info.model."""
+def _validation_problem(exc: RequestValidationError) -> JSON:
+    """The first few field errors, named by where they are; the input is never echoed (a
+    50M-element body once came back whole, 222 MB)."""
+    parts = []
+    for error in exc.errors()[:3]:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        parts.append(f"{where or 'body'}: {str(error.get('msg', 'invalid'))[:200]}")
+    more = len(exc.errors()) - 3
+    text = "Invalid request: " + "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+    return problem(422, text, "send the fields the API documents (docs/dashboard.md), "
+                   "with their types; unknown fields are refused.")
+
+
+def create_app(runs: dict[str, Run], model: str | None = None, loopback: bool = True,
+               warm: bool = False) -> FastAPI:
+    """The app over already opened runs (`runs.open_runs`); `model` overrides run_info.model.
+    With `warm`, `selection.warm_up` starts once the server has started (lifespan), so it
+    does not compete with the start itself."""
+    from contextlib import asynccontextmanager
+
     from textlens.serve import routes, validation
 
-    app = FastAPI(title="textlens", docs_url=None, redoc_url=None, openapi_url=None)
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        if warm:
+            from textlens.serve.selection import warm_up
+
+            warm_up(runs, model)
+        yield
+
+    app = FastAPI(title="textlens", docs_url=None, redoc_url=None, openapi_url=None,
+                  default_response_class=JSON, lifespan=lifespan)
     app.state.runs = runs
     app.state.model = model
     files = static_files()
     app.add_middleware(Guard, loopback=loopback)
+    app.add_middleware(BodyLimit)  # outermost: a too-large body is refused before anything reads it
 
     @app.exception_handler(TextlensError)
-    async def user_error(request: Request, exc: TextlensError) -> JSONResponse:
-        status = 404 if exc.problem.startswith("No sample") else (
-            400 if isinstance(exc, InputError) else 409)
-        return JSONResponse({"problem": exc.problem, "fix": exc.fix}, status_code=status)
+    async def user_error(request: Request, exc: TextlensError) -> JSON:
+        return problem(status_of(exc), exc.problem, exc.fix)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSON:
+        return _validation_problem(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and not request.url.path.startswith("/api/") \
+                and request.method in ("GET", "HEAD") and not request.url.path.startswith("/static/"):
+            body, kind = files["index.html"]  # the page says the address is unknown
+            return Response(body, status_code=404, media_type=kind)
+        if exc.status_code == 404:
+            return problem(404, f"No endpoint {request.url.path[:200]!r}.",
+                           "see the API in docs/dashboard.md; runs are listed at /api/runs.")
+        return problem(exc.status_code, str(exc.detail)[:300])
 
     @app.get("/", include_in_schema=False)
     def index() -> Response:
@@ -107,7 +194,7 @@ def create_app(runs: dict[str, Run], model: str | None = None, loopback: bool = 
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> Response:
         if name not in files:
-            raise HTTPException(404, "Not found")
+            return problem(404, "No such static file.", "the page loads its own files.")
         body, kind = files[name]
         return Response(body, media_type=kind)
 
@@ -117,7 +204,11 @@ def create_app(runs: dict[str, Run], model: str | None = None, loopback: bool = 
 
 
 def get_run(request: Request, name: str, kind: str | None = None) -> Run:
-    run = request.app.state.runs.get(name)
+    runs: dict[str, Run] = request.app.state.runs
+    run = runs.get(name)
     if run is None or (kind is not None and run.kind != kind):
-        raise HTTPException(404, f"No {kind or ''} run named {name!r}".replace("  ", " "))
+        listed = ", ".join(f"{r.name} ({r.kind})" for r in runs.values())
+        raise NotFoundError(f"No {kind + ' ' if kind else ''}run named {name[:200]!r}.",
+                            f"this server has: {listed}." if listed else
+                            "start `textlens serve RUN` with a run folder.")
     return run

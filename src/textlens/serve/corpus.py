@@ -20,10 +20,12 @@ STAT_COLUMNS = ("n_sentences", "n_positive", "n_negative", "n_neutral", "net_sen
 
 def corpus_overview(run: Run, per_stratum: int = 20) -> dict[str, Any]:
     groups = run.small.get("groups", pd.DataFrame())
-    group_by = [c for c in groups.columns if c not in STAT_COLUMNS]
+    group_by = [c for c in groups.columns if c not in STAT_COLUMNS  # per-class stats too:
+                and not c.startswith(("n_", "share_", "ci_low_", "ci_high_"))]
     out: dict[str, Any] = {
         "groups": groups, "group_by": group_by,
-        "value": next((c for c in ("net_per_100", "net_sentiment", "share_positive")
+        "value": next((c for c in ("net_per_100", "net_sentiment", "share_positive",
+                                   *[c for c in groups if c.startswith("share_")])
                        if c in groups), None),
         "bad_files": run.small.get("bad_files", pd.DataFrame()),
         "documents": len(run.small.get("documents", ())),
@@ -31,7 +33,27 @@ def corpus_overview(run: Run, per_stratum: int = 20) -> dict[str, Any]:
     }
     out["labels"] = _label_counts(run)
     out["explanations"] = _explanations(run, per_stratum) if "explanations" in run.tables else []
+    out["stratum_sizes"] = _stratum_sizes(run) if "explanations" in run.tables else {}
+    out["names"] = _names([*(groups[c] for c in group_by),
+                           [e["meta"].get("country") for e in out["explanations"]]])
     return out
+
+
+def _stratum_sizes(run: Run) -> dict[str, int]:
+    """Explained sentences the store holds per stratum: the view shows the first
+    `per_stratum` of them and says "20 of 30"."""
+    stratum = '"stratum"' if "stratum" in run.store.columns("explanations") else "'all'"
+    frame = run.store.read(f"SELECT CAST({stratum} AS VARCHAR) AS s, count(*) AS n "
+                           "FROM explanations GROUP BY 1")
+    return {str(s): int(n) for s, n in zip(frame["s"], frame["n"], strict=True)}
+
+
+def _names(columns: list[Any]) -> dict[str, str]:
+    """{value: display name} for group values the corpus report names (ISO codes -> countries)."""
+    from textlens.report.corpus_plots import country_name
+
+    values = {str(v) for column in columns for v in column if v is not None}
+    return {v: name for v in sorted(values) if (name := country_name(v)) != v}
 
 
 def _label_counts(run: Run) -> list[list[Any]]:

@@ -15,12 +15,30 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from textlens.errors import InputError, ModelError
+from textlens.errors import InputError, ModelError, NotFoundError
 from textlens.serve.runs import Run
 
 KINDS = ("prediction", "loss")
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
+
+
+def availability(run: Run, override: str | None) -> tuple[bool, str | None]:
+    """Whether explanations can be computed for this run, and if not, how to make them so."""
+    try:
+        model_source(run, override)
+    except ModelError as exc:
+        return False, (f"{exc.problem} Explanations need the model: restart with "
+                       f"`textlens serve {run.path} --model DIR`.")
+    return True, None
+
+
+def check_request(run: Run, sample_id: str, kind: str) -> None:
+    if kind not in KINDS:
+        raise InputError(f"Unknown explanation kind '{kind[:40]}'.", f"use one of: {', '.join(KINDS)}.")
+    if sample_id not in run.positions:
+        raise NotFoundError(f"No sample '{sample_id[:200]}' in run '{run.name}'.",
+                            "pick a sample on the map.")
 
 
 def model_source(run: Run, override: str | None) -> str:
@@ -64,10 +82,7 @@ def preload(run: Run, override: str | None = None) -> None:
 def explanation(run: Run, sample_id: str, kind: str, override: str | None = None,
                 compute: bool = True) -> dict[str, Any] | None:
     """The cached explanation of a sample, computed first when `compute` (else None)."""
-    if kind not in KINDS:
-        raise InputError(f"Unknown explanation kind '{kind}'.", f"use one of: {', '.join(KINDS)}.")
-    if sample_id not in run.positions:
-        raise InputError(f"No sample '{sample_id}' in run '{run.name}'.", "pick a sample on the map.")
+    check_request(run, sample_id, kind)
     source = model_source(run, override)
     with _LOCK:  # the fingerprint of an overriding model is computed once
         key = model_key(run, source, override)
@@ -120,7 +135,7 @@ def _explain(loaded: Any, row: Any, kind: str, task: str) -> dict[str, Any]:
         return {"kind": kind, "task": task, **data}
     labels = None
     if kind == "loss":
-        labels = [int(row["label"])]
+        labels = [int(row["label_index"])]
     [exp] = explain([str(row["text"])], model=loaded, method=method, labels=labels, truncate=True,
                     workers=1, progress=False)
     return {"kind": kind, "task": task, **exp.to_dict()}

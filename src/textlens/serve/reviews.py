@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from textlens.errors import DataError, InputError
+from textlens.errors import DataError, InputError, NotFoundError
 from textlens.serve.runs import Run
-from textlens.serve.store import DECISIONS
+from textlens.store.run_db import DECISIONS
 
 ISSUE_STATUSES = ("open", "reviewed", "all")
 DERIVED = ("prediction", "predicted_label", "confidence", "loss", "correct", "f1", "x", "y",
-           "cluster", "neighbours", "pred_start", "pred_end", "label_name", "text_length",
+           "cluster", "neighbours", "pred_start", "pred_end", "label_index", "text_length",
            "question_length", "context_length", "answer_length", "answer_position",
            "question_type", "answer_type", "issue_score", "issue_kind", "issue_flagged")
 
@@ -51,35 +51,52 @@ def suggested_labels(run: Run, issues: pd.DataFrame) -> list[str | None]:
         return [_none(v) for v in issues["suggested_label"]]
     probs = sorted((c for c in run.samples if c.startswith("p_") and c[2:].isdigit()),
                    key=lambda c: int(c[2:]))
-    if not probs or "label" not in run.samples or not run.label_names:
+    if not probs or "label_index" not in run.samples or not run.label_names:
         return [None] * len(issues)
-    pos = [run.positions.get(str(i)) for i in issues["id"]]
+    pos = run.positions.many([str(i) for i in issues["id"]])
+    rows = np.maximum(pos, 0)  # only these rows are converted (the whole table: 16 MB at 1M)
+    p = run.samples[probs].iloc[rows].to_numpy(dtype=float, na_value=np.nan)
+    labels = pd.to_numeric(run.samples["label_index"].iloc[rows], errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan)
     out: list[str | None] = []
-    p = run.samples[probs].to_numpy(dtype=float)
-    labels = pd.to_numeric(run.samples["label"], errors="coerce").to_numpy()
-    for i in pos:
-        if i is None or np.isnan(labels[i]):
+    for k, i in enumerate(pos):
+        if i < 0 or np.isnan(labels[k]) or not 0 <= int(labels[k]) < p.shape[1]:
             out.append(None)
             continue
-        row = p[i].copy()
-        row[int(labels[i])] = -np.inf
+        row = p[k].copy()
+        row[int(labels[k])] = -np.inf
         out.append(run.label_names[int(np.argmax(row))])
     return out
+
+
+def issue_row(run: Run, sample_id: str) -> int | None:
+    """The `label_issues` row of a sample (its first, when an id is listed twice)."""
+    pos = run.positions.get(sample_id)
+    if pos is None or run.issue_rows is None or run.issue_rows[pos] < 0:
+        return None
+    return int(run.issue_rows[pos])
+
+
+def _ranked(run: Run, issues: pd.DataFrame) -> pd.DataFrame:
+    """The issues with string ids in queue order (by rank, else by score), built once per run."""
+    if "issues_ranked" not in run.cache:
+        issues = issues.assign(id=issues["id"].astype(str))
+        order = "rank" if "rank" in issues else ("score" if "score" in issues else None)
+        if order:
+            issues = issues.sort_values(order, ascending=order == "rank", kind="stable")
+        run.cache["issues_ranked"] = issues
+    return run.cache["issues_ranked"]
 
 
 def issue_queue(run: Run, status: str = "open", flagged_only: bool = False, offset: int = 0,
                 limit: int = 50) -> dict[str, Any]:
     """The ranked label issues with the sample, given and suggested label, evidence, decision."""
     if status not in ISSUE_STATUSES:
-        raise InputError(f"Unknown status '{status}'.", f"use one of: {', '.join(ISSUE_STATUSES)}.")
+        raise InputError(f"Unknown status '{status[:20]}'.", f"use one of: {', '.join(ISSUE_STATUSES)}.")
     issues = run.small.get("label_issues")
     if issues is None or "id" not in issues:
         return {"total": 0, "rows": [], "label_names": list(run.label_names)}
-    issues = issues.copy()
-    issues["id"] = issues["id"].astype(str)
-    order = "rank" if "rank" in issues else ("score" if "score" in issues else None)
-    if order:
-        issues = issues.sort_values(order, ascending=order == "rank", kind="stable")
+    issues = _ranked(run, issues)
     if flagged_only and "flagged" in issues:
         issues = issues[issues["flagged"].fillna(False).astype(bool)]
     reviews = latest_reviews(run)
@@ -99,7 +116,7 @@ def issue_queue(run: Run, status: str = "open", flagged_only: bool = False, offs
             "id": issue["id"], "position": pos,
             "text": _plain(sample.get("text", sample.get("question"))),
             "context": _plain(sample.get("context")),
-            "given": _plain(sample.get("label_name", sample.get("label"))),
+            "given": _plain(sample.get("label")),
             "prediction": _plain(sample.get("prediction")),
             "confidence": _plain(sample.get("confidence")),
             "suggested": suggestion, "evidence": evidence, "review": reviews.get(issue["id"]),
@@ -119,25 +136,31 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def record_review(run: Run, sample_id: str, decision: str, new_label: str | None,
-                  note: str | None) -> dict[str, Any]:
-    """Check a decision, append it to `reviews`, and return it as stored."""
+def check_review(run: Run, sample_id: str, decision: str, new_label: str | None,
+                 note: str | None) -> tuple[str, str | None, str | None]:
+    """A decision checked and normalised: (decision, new_label or None, note)."""
     if sample_id not in run.positions:
-        raise InputError(f"No sample '{sample_id}' in run '{run.name}'.", "review a listed sample.")
+        raise NotFoundError(f"No sample '{sample_id[:200]}' in run '{run.name}'.",
+                            "review a listed sample.")
     if decision not in DECISIONS:
-        raise InputError(f"Unknown decision '{decision}'.", f"use one of: {', '.join(DECISIONS)}.")
+        raise InputError(f"Unknown decision '{decision[:40]}'.", f"use one of: {', '.join(DECISIONS)}.")
     if decision == "mislabelled":
         if not new_label:
             raise InputError("A mislabelled sample needs its correct label.",
                              "send new_label (the label it should have).")
         if run.label_names and new_label not in run.label_names:
-            raise InputError(f"Unknown label '{new_label}'.",
+            raise InputError(f"Unknown label '{new_label[:100]}'.",
                              f"use one of: {', '.join(run.label_names)}.")
     else:
         new_label = None
     if note is not None and len(note) > 2000:
         raise InputError("The note is longer than 2,000 characters.", "shorten it.")
-    created = run.store.add_review(sample_id, decision, new_label, note)
+    return decision, new_label, note
+
+
+def remember_review(run: Run, sample_id: str, decision: str, new_label: str | None,
+                    note: str | None, created: Any) -> dict[str, Any]:
+    """A committed decision as the API returns it, and as the latest in memory."""
     value = {"decision": decision, "new_label": new_label, "note": note,
              "created_at": pd.Timestamp(created).isoformat() + "Z"}
     latest_reviews(run)[sample_id] = value
@@ -145,9 +168,10 @@ def record_review(run: Run, sample_id: str, decision: str, new_label: str | None
 
 
 def fixed_dataset(run: Run) -> tuple[pd.DataFrame, int]:
-    """The run's dataset with accepted fixes: `label` (a class name where names are known) set
-    to the reviewer's label for samples whose latest decision is `mislabelled`; the model's
-    outputs dropped; `original_label` and `review` kept beside. Returns (frame, fixes)."""
+    """The run's dataset with accepted fixes: `label` (the class name) set to the reviewer's
+    label for samples whose latest decision is `mislabelled`; the model's outputs and the now
+    stale `label_index` dropped; `original_label` and `review` kept beside. Returns (frame,
+    fixes)."""
     if run.kind != "analysis":
         raise DataError(f"Run '{run.name}' is a corpus run; it has no labelled dataset.",
                         "pass a run written by `textlens analyze`.")
@@ -155,8 +179,6 @@ def fixed_dataset(run: Run) -> tuple[pd.DataFrame, int]:
     keep = [c for c in frame.columns if c not in DERIVED and not (c.startswith("p_")
                                                                    and c[2:].isdigit())]
     out = frame[keep].copy()
-    if "label_name" in frame and run.label_names:
-        out["label"] = frame["label_name"].astype(object)
     out["original_label"] = out.get("label", None)
     reviews = latest_reviews(run)
     decisions = [reviews.get(i, {}).get("decision") for i in out["id"]]

@@ -44,9 +44,9 @@ def synthetic_run(out: str | Path, n: int = 500, seed: int = 0, model: str | Non
     samples = pd.DataFrame({
         "id": [f"s{i:06d}" for i in range(n)],
         "split": np.where(rng.random(n) < 0.8, "train", "validation"),
-        "text": text, "label": label.astype(np.int64), "text_length": [len(t.split()) for t in text],
-        "year": rng.integers(2016, 2021, n).astype(np.int64),
-        "label_name": names[label], "p_0": probs[:, 0], "p_1": probs[:, 1],
+        "text": text, "label": names[label], "label_index": label.astype(np.int64),
+        "text_length": [len(t.split()) for t in text],
+        "year": rng.integers(2016, 2021, n).astype(np.int64), "p_0": probs[:, 0], "p_1": probs[:, 1],
         "loss": -np.log(probs[np.arange(n), label]), "prediction": names[pred],
         "predicted_label": pred.astype(np.int64), "confidence": probs.max(axis=1),
         "correct": (pred == label).astype(float), "x": xy[:, 0], "y": xy[:, 1],
@@ -86,8 +86,9 @@ def _neighbours(xy: np.ndarray, ids: np.ndarray, k: int = 10) -> list[str]:
     return [json.dumps(ids[row[row != i][:k]].tolist()) for i, row in enumerate(index)]
 
 
-def synthetic_corpus_run(out: str | Path, extra_column: bool = True) -> Path:
-    """A corpus run with the tables of the corpus issue (#9), two countries x two years."""
+def synthetic_corpus_run(out: str | Path, extra_column: bool = True, explained: int = 1) -> Path:
+    """A corpus run with the tables of the corpus issue (#9), two countries x two years;
+    `explained` copies of each stratum's explanation (more than the view shows: "20 of 30")."""
     from textlens.store.run_db import write_run_db
 
     docs = pd.DataFrame({"doc_id": ["USA_2019", "FRA_2019", "USA_2020", "FRA_2020"],
@@ -119,6 +120,7 @@ def synthetic_corpus_run(out: str | Path, extra_column: bool = True) -> Path:
                   json.dumps(["The", "war", "caused", "terrible", "suffering", "."])],
         "word_scores": [json.dumps([0.4, 0.0, 0.05, 0.1, 0.5, 0.0]),
                         json.dumps([0.0, -0.6, -0.1, -0.7, -0.5, 0.0])]})
+    explanations = pd.concat([explanations] * explained, ignore_index=True)
     bad = pd.DataFrame({"path": ["Session 74 - 2019/._USA_74_2019.txt"],
                         "reason": ["AppleDouble metadata file"]})
     write_run_db(out, {"documents": docs, "sentences": sentences, "groups": groups,

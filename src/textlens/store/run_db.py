@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -93,8 +94,19 @@ class RunCache:
         return value
 
 
+# The dashboard's own tables (`textlens serve` creates them on its first write; `analyze` never
+# writes them): the one place their schema is defined.
+DECISIONS = ("mislabelled", "not_an_issue", "unsure")
+DASHBOARD_TABLES = {
+    "reviews": "sample_id VARCHAR, decision VARCHAR, new_label VARCHAR, note VARCHAR, "
+               "created_at TIMESTAMP",
+    "saved_slices": "name VARCHAR, sample_id VARCHAR, created_at TIMESTAMP",
+    "explanation_cache": "sample_id VARCHAR, kind VARCHAR, model VARCHAR, created_at TIMESTAMP, "
+                         "explanation VARCHAR",
+}
 # A person's work in the dashboard (review decisions, named slices) outlives a rerun of the
-# analysis into the same folder; everything else in the store is recomputed.
+# analysis into the same folder; everything else in the store is recomputed (the explanation
+# cache belongs to the old model).
 KEPT_TABLES = ("reviews", "saved_slices")
 
 
@@ -148,11 +160,50 @@ def _db(run_dir: str | Path) -> Path:
     return path
 
 
-def query(run_dir: str | Path, sql: str) -> pd.DataFrame:
-    """Run SQL on a run's database, read-only, and return the result."""
+def connect(db: str | Path, read_only: bool = True, wait: float = 10.0) -> Any:
+    """A DuckDB connection to a run store, retried while another process holds the file.
+
+    DuckDB lets one process write a file or many read it. `textlens serve` opens the store
+    read-write only for each group of review writes (tens of ms), so a `textlens query` that
+    meets that lock waits and retries (with backoff, up to `wait` seconds) instead of failing."""
     import duckdb
 
-    con = duckdb.connect(str(_db(run_dir)), read_only=True)
+    from textlens.errors import BusyError
+
+    deadline, delay = time.monotonic() + wait, 0.01
+    while True:
+        try:
+            return duckdb.connect(str(db), read_only=read_only)
+        except duckdb.ConnectionException as exc:
+            # Inside one process DuckDB keeps one instance per file and mode: a reader joins
+            # this process's open read-write instance (the dashboard's writer); a writer waits
+            # for this process's read-only connections to close.
+            if "different configuration" not in str(exc):
+                raise
+            if read_only:
+                return duckdb.connect(str(db))
+            if time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+            continue
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() + delay > deadline:
+                raise BusyError(f"{db} stayed locked by another process for {wait:.0f} s.",
+                                "close the other program writing to this run (a `textlens "
+                                "analyze` into the same folder) and try again.") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)  # short: the server's write lock is released often
+
+
+def query(run_dir: str | Path, sql: str) -> pd.DataFrame:
+    """Run SQL on a run's database, read-only, and return the result (waiting out a live
+    server's short write locks)."""
+    import duckdb
+
+    con = connect(_db(run_dir), read_only=True)
     try:
         return con.execute(sql).fetchdf()
     except duckdb.Error as exc:

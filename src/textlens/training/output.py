@@ -19,7 +19,7 @@ def finish_training(loaded: LoadedModel, out: Path, train: Dataset, validation: 
                     extra: dict[str, Any] | None = None,
                     windowing: QAWindowing | None = None) -> dict[str, Any]:
     """`windowing` (QA): the windows trained on, stored as `qa_windowing` for `load_model`."""
-    from textlens.metrics.evaluate import evaluate_classification, evaluate_qa
+    from textlens.models.evaluate import evaluate_classification, evaluate_qa
 
     metrics: dict[str, Any] = {}
     if windowing is not None:

@@ -1,10 +1,12 @@
 """One gradient pass shared by the gradient-based single-pass methods (gradient x input,
-saliency, loss attribution): every job's input row through the model at once."""
+saliency, loss attribution, lrp): every job's input row, in passes of near-equal length."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from textlens.attribution.registry import Job
 from textlens.attribution.runner import Runner, pad_rows
@@ -14,7 +16,21 @@ if TYPE_CHECKING:
 
 
 def input_gradients(runner: Runner, jobs: Sequence[Job]) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """Scores (R,) and each job's gradient (L_j, H) at the input itself."""
-    embeds, types, mask = pad_rows([job.x for job in jobs], [job.token_types for job in jobs])
-    values, grads = runner.gradients(embeds, types, [job.target for job in jobs], mask)
-    return values, [grads[r, :len(job.x)] for r, job in enumerate(jobs)]
+    """Scores (R,) and each job's gradient (L_j, H) at the input itself. Rows go longest first
+    in `Runner.pass_slices` passes (within `pad_slack` of each other's length): one padded pass
+    over a chunk cost 2.8x an IG round's rows on SST-2 (40 sentences, 1 thread, under load),
+    most of it padding to the chunk's longest sentence."""
+    import torch
+
+    order = sorted(range(len(jobs)), key=lambda j: -len(jobs[j].x))
+    values = torch.empty(len(jobs), dtype=torch.float64)
+    grads: list[torch.Tensor | None] = [None] * len(jobs)
+    for sl in runner.pass_slices(np.array([len(jobs[j].x) for j in order])):
+        members = order[sl]
+        embeds, types, mask = pad_rows([jobs[j].x for j in members],
+                                       [jobs[j].token_types for j in members])
+        value, grad = runner.gradients(embeds, types, [jobs[j].target for j in members], mask)
+        for r, j in enumerate(members):
+            values[j] = value[r].double().cpu()
+            grads[j] = grad[r, :len(jobs[j].x)]
+    return values, grads  # type: ignore[return-value]

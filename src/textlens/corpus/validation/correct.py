@@ -223,7 +223,8 @@ def _message(data: LabelledData, usable, reasons, n_boot: int) -> str:
     text = (f"Corrected on {len(data.y)} labels ({counts}); {data.weighting}. 95% intervals: "
             f"{n_boot} bootstrap replicates resampling the labels within strata (refitting the "
             "correction) and the group's documents; estimates clipped to [0, 1] and "
-            "renormalised.")
+            "renormalised. The naive interval covers the documents' sampling only, not the "
+            "classifier's errors.")
     if data.non_probability:
         text += (f" {data.n_convenience} labels are outside the drawn sample: the estimates "
                  "rest on a non-probability (convenience) sample.")

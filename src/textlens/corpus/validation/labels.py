@@ -11,9 +11,9 @@ from typing import Any
 
 import pandas as pd
 
+from textlens.corpus.validation.sample import RESERVED_LABELS, model_class_names
 from textlens.errors import DataError, InputError
 
-RESERVED_LABELS = ("unsure", "skip")
 SHEET_ID, SHEET_LABEL = "validation_id", "label"
 
 
@@ -55,7 +55,6 @@ def current_labels(con_or_run: Any) -> pd.DataFrame:
 
 def label_set(con) -> tuple[str, ...]:
     """The classes a label may take (run_info.validation_classes, else the model's)."""
-    from textlens.corpus.validation.sample import model_class_names
     from textlens.store.corpus_db import run_info_values
 
     info = run_info_values(con)

@@ -28,6 +28,8 @@ BAND_NAMES = ("low", "mid", "high")
 MIN_PER_STRATUM = 2
 
 
+RESERVED_LABELS = ("unsure", "skip")  # decisions that are not a class
+
 @dataclass(frozen=True)
 class ValidationSample:
     """The drawn sample (`frame`: the `validation` table) and its design (`strata`: stratum,
@@ -100,6 +102,10 @@ def draw_validation_sample(run_dir: str | Path, n: int, seed: int = 0,
                          "pass --n with a positive number, e.g. --n 300.")
     with connect(run_dir) as con:
         info = run_info_values(con)
+        if info.get("head") == "multi_label":
+            raise InputError("A multi-label run has one yes/no per label for each sentence, "
+                             "not one class: its validation is not supported.",
+                             "validate a run of a single-label classifier.")
         group_by = list(info.get("group_by") or [])
         by = group_by if by is None else list(by)
         model_classes = model_class_names(info)
@@ -195,8 +201,6 @@ def model_class_names(info: dict) -> tuple[str, ...]:
 
 def check_classes(classes: Sequence[str] | None, model_classes: Sequence[str]) -> tuple[str, ...]:
     """The researcher's label set: default the model's; names unique, none reserved."""
-    from textlens.corpus.validation.labels import RESERVED_LABELS
-
     if classes is None:
         return tuple(model_classes)
     chosen = tuple(str(c).strip() for c in classes if str(c).strip())

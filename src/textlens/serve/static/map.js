@@ -34,6 +34,8 @@ export class PointMap {
     this.gl = gl;
     this.program = this._program(VERTEX, FRAGMENT);
     this.buffers = { pos: gl.createBuffer(), color: gl.createBuffer(), size: gl.createBuffer() };
+    // The highlighted points, drawn again on top at every zoom (levels of detail never hide them).
+    this.extra = { pos: gl.createBuffer(), color: gl.createBuffer(), size: gl.createBuffer(), n: 0 };
     this.n = 0;
     this.order = null;  // buffer order: points by (level of detail, tile)
     this.view = { cx: 0, cy: 0, zoom: 1 };  // data centre and pixels per data unit
@@ -176,6 +178,18 @@ export class PointMap {
     gl.bufferData(gl.ARRAY_BUFFER, sizes, gl.DYNAMIC_DRAW);
   }
 
+  // Points drawn on top whatever the zoom: `points` (Uint32Array of positions), their colours
+  // (Uint32Array RGBA) and sizes; an empty array clears them.
+  setExtra(points, rgba, sizes) {
+    const gl = this.gl, pos = new Float32Array(2 * points.length);
+    points.forEach((i, k) => { pos[2 * k] = this.xs[i]; pos[2 * k + 1] = this.ys[i]; });
+    for (const [buffer, data] of [[this.extra.pos, pos], [this.extra.color, new Uint8Array(rgba.buffer, rgba.byteOffset, 4 * points.length)], [this.extra.size, sizes]]) {
+      gl.bindBuffer(gl.ARRAY_BUFFER, buffer);
+      gl.bufferData(gl.ARRAY_BUFFER, data, gl.DYNAMIC_DRAW);
+    }
+    this.extra.n = points.length;
+  }
+
   sizeOf(i) { return this.sizes ? this.sizes[this.rank[i]] : 5; }
 
   resize() {
@@ -224,11 +238,15 @@ export class PointMap {
       gl.enableVertexAttribArray(loc);
       gl.vertexAttribPointer(loc, size, type, norm, 0, 0);
     };
-    attr("a_pos", this.buffers.pos, 2, gl.FLOAT, false);
-    attr("a_color", this.buffers.color, 4, gl.UNSIGNED_BYTE, true);
-    attr("a_size", this.buffers.size, 1, gl.FLOAT, false);
+    const use = (set) => {
+      attr("a_pos", set.pos, 2, gl.FLOAT, false);
+      attr("a_color", set.color, 4, gl.UNSIGNED_BYTE, true);
+      attr("a_size", set.size, 1, gl.FLOAT, false);
+    };
+    use(this.buffers);
     let sent = 0;
     for (const [a, z] of this._runs()) { gl.drawArrays(gl.POINTS, a, z - a); sent += z - a; }
+    if (this.extra.n) { use(this.extra); gl.drawArrays(gl.POINTS, 0, this.extra.n); sent += this.extra.n; }
     this.lastDrawn = sent;  // points sent to the GPU in this frame
     this.drawCount++;
     this.ring(-1);

@@ -59,7 +59,8 @@ export async function restyle() {
   const sel = S.selection, bits = sel && sel.bits;
   let selected = null;
   if (sel && !bits && sel.positions) { selected = new Uint8Array(n); for (const i of sel.positions) selected[i] = 1; }
-  const base = (n > 20000 ? 150 : 210) << 24, faded = 70 << 24;  // overplotting: lighter when dense
+  // Overplotting: lighter when dense; the unselected fade further on a dense map.
+  const base = (n > 20000 ? 150 : 210) << 24, faded = (n > 20000 ? 30 : 70) << 24;
   const visible = S.visible, vals = c ? c.values : null, numeric = table && table.numeric;
   const lut = table ? table.lut32 : null, lo = numeric ? table.lo : 0;
   const scale = numeric ? 255 / ((table.hi - table.lo) || 1) : 0;
@@ -87,12 +88,35 @@ export async function restyle() {
     S.map.setSizes(sizes);
     sizesKey = key;
   }
+  highlight(sel, bits, rgba);
   const t = performance.now();
   S.map.setColors(rgba);
   debug.styleMarks = { compute: t - t0, upload: performance.now() - t };
   legend(c, table);
 }
 export function resetSizes() { sizesKey = null; }
+
+// A selection of up to EXTRA_CAP points is drawn again on top, in full colour, so a search
+// hit or a lassoed point shows at every zoom even where levels of detail thin the map. Larger
+// selections show through the drawn subset (~20k points at the fitted view of a 1M run).
+const EXTRA_CAP = 50000;
+
+function highlight(sel, bits, rgba) {
+  const map = S.map, count = sel ? sel.count ?? (sel.positions ? sel.positions.length : 0) : 0;
+  if (!sel || !count || count > EXTRA_CAP || !map.hasLod) { map.setExtra(new Uint32Array(0), new Uint32Array(0), new Float32Array(0)); return; }
+  let points;
+  if (bits) {
+    points = [];
+    for (let b = 0; b < bits.length; b++) if (bits[b]) for (let j = 0; j < 8; j++) if (bits[b] & (1 << j)) points.push(8 * b + j);
+    points = Uint32Array.from(points);
+  } else points = Uint32Array.from(sel.positions);
+  const visible = S.visible;
+  if (visible) points = points.filter((i) => visible[i]);
+  const colours = new Uint32Array(points.length), sizes = new Float32Array(points.length);
+  // Opaque and at least 7 px: a handful of hits must stand out from a million faded points.
+  points.forEach((i, k) => { colours[k] = (rgba[map.rank[i]] & 0xFFFFFF) | (255 << 24); sizes[k] = Math.max(7, map.sizeOf(i) + 3); });
+  map.setExtra(points, colours, sizes);
+}
 
 let visibleKey = null;
 async function computeVisible() {

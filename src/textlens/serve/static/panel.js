@@ -106,7 +106,7 @@ export async function openSample(id, push) {
   try { d = await getJSON(runPath(`sample?${q({ id })}`)); } catch (e) { clear(box, el("p", { class: "error", text: e.message })); return; }
   const s = d.sample, qa = d.task === "qa";
   if (S.map) { S.map.marked = d.position; S.map.ring(-1); }
-  const fields = ["label_name", "label", "prediction", "confidence", "loss", "correct", "f1", "split", "cluster"].filter((k) => k in s && !(k === "label" && "label_name" in s));
+  const fields = ["label", "prediction", "confidence", "loss", "correct", "f1", "split", "cluster"].filter((k) => k in s);
   const facts = el("div", { class: "stat" }, fields.map((k) => [el("span", { class: "muted", text: k === "correct" && qa ? "EM" : k }), el("span", { dir: "auto", text: cell(k, s[k]) })]));
   let body;
   if (qa) {
@@ -119,7 +119,7 @@ export async function openSample(id, push) {
     reviewControls(s.id, d.label_names, d.review, d.issue.suggested)) : null;
   const expBox = el("div", { id: "explanations" });
   const neighbours = el("div", {}, el("h3", { text: "most similar samples" }),
-    table(d.neighbours, ["id", qa ? "question" : "text", "label_name", "prediction", "loss"].filter((c) => !d.neighbours.length || c in d.neighbours[0]), { onRow: (r) => openSample(r.id, true) }));
+    table(d.neighbours, ["id", qa ? "question" : "text", "label", "prediction", "loss"].filter((c) => !d.neighbours.length || c in d.neighbours[0]), { onRow: (r) => openSample(r.id, true) }));
   clear(box, el("h3", {}, "sample ", data(s.id)), body, facts, issue, expBox, neighbours);
   explanations(expBox, s, qa);
 }

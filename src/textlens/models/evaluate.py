@@ -1,4 +1,6 @@
-"""Evaluate a model on a dataset: predictions from `models.predict`, scores from this package."""
+"""Evaluate a model on a dataset: the glue between `models.predict` (predictions) and the pure
+scores of `metrics`. It lives here, beside prediction, so that `metrics` stays pure (lists in,
+numbers out) and imports no model code."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from textlens.metrics.squad import squad_scores, strip_quotes
 from textlens.models.loading import LoadedModel, ensure_loaded
 
 
-def evaluate_classification(loaded: LoadedModel | str | Path, data: Dataset, batch_size: int | None = None,
+def evaluate_classification(loaded: LoadedModel | str | Path, data: Dataset,
+                            batch_size: int | None = None,
                             max_length: int | None = None) -> dict[str, Any]:
     from textlens.models.predict import predict_classification
 
