@@ -26,7 +26,7 @@ def sampled(tmp_path):
 
 
 def client(*runs):
-    return TestClient(create_app(open_runs(list(runs))))
+    return TestClient(create_app(open_runs(list(runs))), base_url="http://127.0.0.1")
 
 
 def test_sample_has_context_and_no_prediction(sampled):
