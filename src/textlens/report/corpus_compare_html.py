@@ -1,10 +1,11 @@
-"""The comparison of two corpus runs as one offline page (every value escaped)."""
+"""The comparison of two corpus runs as one offline page (templates/corpus_compare.html.j2:
+autoescaped, so every corpus text is shown as text)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from textlens.report.corpus_html import STYLE, esc, table
+from textlens.report.templating import percent, render_page, table_of
 
 
 def _interval(block: dict[str, float], signed: bool = False) -> str:
@@ -14,30 +15,22 @@ def _interval(block: dict[str, float], signed: bool = False) -> str:
 
 
 def render(comparison: Any) -> str:
-    """`comparison`: a `corpus.compare.RunComparison` (read through `to_dict()` values)."""
+    """`comparison`: a `corpus.compare.RunComparison`."""
     d = comparison.to_dict()
     acc = d["accuracy"]
-    if acc:
-        accuracy = (f"<p>On the same {acc['n']} labelled sentences (design-weighted; paired "
-                    f"bootstrap, {acc['n_boot']} resamples within strata): A "
-                    f"{esc(_interval(acc['accuracy_a']))}, B {esc(_interval(acc['accuracy_b']))};"
-                    f" <b>change B - A {esc(_interval(acc['change'], True))}</b>. B right where "
-                    f"A was wrong: {acc['b_only_right']}; A right where B was wrong: "
-                    f"{acc['a_only_right']}.</p><p class='muted'>{esc(d['accuracy_source'])}."
-                    f" The interval covers {esc(acc['covers'])}.</p>")
-    else:
-        accuracy = f"<p class='warn'>{esc(d['accuracy_source'])}</p>"
-    shares = comparison.shares.copy()
-    for side in ("a", "b"):
-        shares[f"share_{side}"] = shares[f"share_{side}"].map(
-            lambda v: "" if v != v else f"{100 * v:.1f}%")
-    notes = "".join(f"<p class='warn'>{esc(n)}</p>" for n in d["notes"])
-    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>textlens: "
-            f"{esc(comparison.run_a.name)} vs {esc(comparison.run_b.name)}</title><style>{STYLE}"
-            f"</style></head><body><h1>{esc(comparison.run_a.name)} (A) vs "
-            f"{esc(comparison.run_b.name)} (B)</h1>{notes}<h2>Accuracy</h2>{accuracy}"
-            f"<h2>Sentences whose label flipped</h2><p>{d['n_flipped']} of {d['n_sentences']} "
-            f"sentences.</p>{table(comparison.flips)}<h3>Examples</h3>"
-            f"{table(comparison.examples)}<h2>Shares per group: naive and corrected</h2>"
-            f"<p class='muted'>A: {esc(d['shares_message_a'])}</p><p class='muted'>B: "
-            f"{esc(d['shares_message_b'])}</p>{table(shares, limit=2000)}</body></html>")
+    accuracy = None if not acc else (
+        f"On the same {acc['n']} labelled sentences (design-weighted; paired bootstrap, "
+        f"{acc['n_boot']} resamples within strata): A {_interval(acc['accuracy_a'])}, B "
+        f"{_interval(acc['accuracy_b'])}; change B - A {_interval(acc['change'], True)}. B right "
+        f"where A was wrong: {acc['b_only_right']}; A right where B was wrong: "
+        f"{acc['a_only_right']}. The interval covers {acc['covers']}.")
+    shares = [*comparison.by, "class", "method", "share_a", "ci_low_a", "ci_high_a", "share_b",
+              "ci_low_b", "ci_high_b", "too_few_a", "too_few_b"]
+    pct = {c: percent for c in shares if c.startswith(("share", "ci_"))}
+    return render_page(
+        "corpus_compare.html.j2", a=comparison.run_a.name, b=comparison.run_b.name,
+        notes=d["notes"], accuracy=accuracy, source=d["accuracy_source"],
+        flipped=d["n_flipped"], sentences=d["n_sentences"], flips=table_of(comparison.flips),
+        examples=table_of(comparison.examples), message_a=d["shares_message_a"],
+        message_b=d["shares_message_b"],
+        shares=table_of(comparison.shares, shares, limit=2000, formats=pct))
