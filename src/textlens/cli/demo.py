@@ -59,6 +59,9 @@ def demo(
     console.print(f"Open the report: {Path(result.report or out).resolve()}", highlight=False)
     console.print(f"In the browser, after the serve line above: "
                   f"http://127.0.0.1:8765/?run={Path(out).resolve().name}", highlight=False)
+    console.print(f"Validate before you publish (docs/corpus.md): textlens validate sample {out} "
+                  "--n 300 --classes negative,neutral,positive, then label it in the "
+                  "dashboard's Validate tab (or --sheet labels.csv)", highlight=False)
 
 
 def _show_accuracy(console, model_dir: Path) -> None:

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "textlens.cli.serve",
     "textlens.cli.export_labels",
     "textlens.cli.corpus",
+    "textlens.cli.compare",
 )
 
 app = typer.Typer(

@@ -26,35 +26,117 @@ def register(app: typer.Typer) -> None:
 @train_app.command("classification")
 def classification(
     out: Out,
-    data: Annotated[str, typer.Option("--data", help="sst2 or a table file.")] = "sst2",
+    data: Annotated[str, typer.Option(
+        "--data", help="sst2 or a table file; with --init, a corpus run (RUN folder).")] = "sst2",
     train_split: Annotated[str, typer.Option("--train-split")] = "train",
     eval_split: Annotated[str, typer.Option("--eval-split")] = "validation",
     text_col: TextCol = None,
     label_col: LabelCol = None,
     base: Base = None,
-    max_steps: Annotated[int, typer.Option("--max-steps")] = 400,
-    batch_size: Annotated[int, typer.Option("--batch-size")] = 32,
-    lr: Annotated[float, typer.Option("--lr")] = 5e-5,
-    max_length: Annotated[int, typer.Option("--max-length")] = 64,
+    init: Annotated[str | None, typer.Option(
+        "--init", help="Fine-tune this classifier (a model directory) on the validation labels "
+        "of the corpus run --data RUN, with cross-fitting (see --folds).")] = None,
+    mix: Annotated[str | None, typer.Option(
+        "--mix", help="With --init: mix in the model's original training data (e.g. sst2).")
+    ] = None,
+    mix_ratio: Annotated[float, typer.Option(
+        "--mix-ratio", help="With --mix: examples of it per labelled corpus sentence.")] = 1.0,
+    folds: Annotated[int, typer.Option(
+        "--folds", help="With --init: cross-fitting folds (K models on K-1 folds give the "
+        "out-of-fold figures, then one on all labels).")] = 5,
+    epochs: Annotated[float, typer.Option(
+        "--epochs", help="With --init: passes over the labels (and the mix).")] = 4.0,
+    max_steps: Annotated[int | None, typer.Option(
+        "--max-steps", help="Default 400 (with --init: set by --epochs).")] = None,
+    batch_size: Annotated[int | None, typer.Option(
+        "--batch-size", help="Default 32 (with --init: 16).")] = None,
+    lr: Annotated[float | None, typer.Option(
+        "--lr", help="Default 5e-5 (with --init: 3e-5).")] = None,
+    max_length: Annotated[int | None, typer.Option(
+        "--max-length", help="Default 64 tokens (with --init: 128).")] = None,
     seed: Seed = 0,
     device: Device = "auto",
     data_dir: DataDir = None,
     precision: Precision = None,
 ) -> None:
-    """Fine-tune a sequence classifier; writes a HF model directory plus training.json."""
+    """Fine-tune a sequence classifier; writes a HF model directory plus training.json.
+
+    With --init MODEL --data RUN: MODEL is fine-tuned on RUN's validation labels (its classes
+    become the run's: a class it lacks, e.g. neutral, is added to its head); the labels are
+    cross-fitted so the figures in training.json are measured on sentences each model never
+    trained on; then `textlens corpus --model OUT ... --out RUN_NEW` and
+    `textlens validate compare RUN RUN_NEW`."""
     from textlens.data import load_dataset
     from textlens.training import TrainConfig, train_classification
 
     _check_precision(precision)
+    if init is not None:
+        if max_steps is not None:
+            from textlens.errors import InputError
 
+            raise InputError("--max-steps does not apply with --init.",
+                             "set the length of fine-tuning with --epochs.")
+        _finetune_on_run(init, data, out, mix, mix_ratio, folds, epochs, batch_size, lr,
+                         max_length, seed, device, data_dir, precision)
+        return
     train = load_dataset(data, train_split, data_dir=data_dir, text_col=text_col,
                          label_col=label_col or "label")
     validation = _optional_split(data, eval_split, data_dir, text_col, label_col)
     _report_bad_rows(train, validation)
-    config = TrainConfig(max_steps, batch_size, lr, max_length, seed,
+    config = TrainConfig(max_steps or 400, batch_size or 32, lr or 5e-5, max_length or 64, seed,
                          precision=precision or "fp32")  # type: ignore[arg-type]
     record = train_classification(train, validation, out, config, base, device)
     _print_result(record, out)
+
+
+def _finetune_on_run(init: str, data: str, out: Path, mix: str | None, mix_ratio: float,
+                     folds: int, epochs: float, batch_size: int | None, lr: float | None,
+                     max_length: int | None, seed: int, device: str, data_dir: Path | None,
+                     precision: str | None) -> None:
+    from rich.console import Console
+
+    from textlens.errors import InputError
+    from textlens.store.corpus_db import db_path
+    from textlens.training.corpus import CorpusFinetune, finetune_on_run
+
+    if not db_path(data).is_file():
+        raise InputError(f"--init fine-tunes on a corpus run's labels, but --data '{data}' is "
+                         "not a corpus run folder.",
+                         "pass --data RUN (the --out of `textlens corpus`, labelled with "
+                         "`textlens serve RUN` or a labels CSV).")
+    defaults = CorpusFinetune()
+    options = CorpusFinetune(
+        folds=folds, epochs=epochs, batch_size=batch_size or defaults.batch_size,
+        lr=lr or defaults.lr, max_length=max_length or defaults.max_length, seed=seed, mix=mix,
+        mix_ratio=mix_ratio, precision=precision or "fp32")  # type: ignore[arg-type]
+    record = finetune_on_run(init, data, out, options, device, data_dir)
+    oof = record["out_of_fold"]
+    change = oof["accuracy_change_from_init"]
+    console = Console()
+    console.print(
+        f"Fine-tuned {init} on {record['labels_used']} labelled sentences of {data} "
+        f"(classes {record['classes']}; added {record['classes_added'] or 'none'}); "
+        f"{record['folds']}-fold cross-fitting, out-of-fold (design-weighted, on sentences "
+        f"each model never trained on): accuracy {oof['accuracy']:.3f}, macro F1 "
+        f"{oof['macro_f1']:.3f}; change from {init} on the same sentences "
+        f"{change['change']['value']:+.3f} (95% interval {change['change']['ci_low']:+.3f} to "
+        f"{change['change']['ci_high']:+.3f}); wrote {out}", highlight=False)
+    where = _run_where(data)
+    console.print(f"Next: textlens corpus --model {out} --data DATA "
+                  f"{'--where ' + repr(where) + ' ' if where else ''}--out RUN_NEW (DATA and the "
+                  f"options as for {data}), then textlens validate compare {data} RUN_NEW",
+                  highlight=False, markup=False)
+
+
+def _run_where(run: str) -> str | None:
+    """The --where a corpus run was made with (its fingerprint), to repeat it."""
+    import json
+
+    from textlens.store.corpus_db import connect, run_info_values
+
+    with connect(run, read_only=True) as con:
+        fingerprint = run_info_values(con).get("fingerprint") or "{}"
+    return json.loads(fingerprint).get("where")
 
 
 @train_app.command("qa")

@@ -149,7 +149,7 @@ def create_app(runs: dict[str, Run], model: str | None = None, loopback: bool = 
     does not compete with the start itself."""
     from contextlib import asynccontextmanager
 
-    from textlens.serve import routes
+    from textlens.serve import routes, validation
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
@@ -199,6 +199,7 @@ def create_app(runs: dict[str, Run], model: str | None = None, loopback: bool = 
         return Response(body, media_type=kind)
 
     app.include_router(routes.router, prefix="/api")
+    app.include_router(validation.router, prefix="/api")
     return app
 
 

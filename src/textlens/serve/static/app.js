@@ -9,23 +9,26 @@ import { chips, column, filterEditor, resetSizes, resetVisible, restyle } from "
 import { openSample, showSelection } from "./panel.js";
 import { S, debug, runPath } from "./state.js";
 import { fromURL, status, toURL } from "./url.js";
+import { renderValidate } from "./validate.js";
 
-const VIEWS = ["map", "clusters", "issues", "corpus", "notice"];
+const VIEWS = ["map", "clusters", "issues", "corpus", "validate", "notice"];
+const CORPUS_VIEWS = ["corpus", "validate"];
 
 export function setView(view, push = true) {
   if (!S.meta) return;
-  if (S.meta.kind === "corpus") view = "corpus";
-  else if (view === "corpus" || !VIEWS.includes(view) || view === "notice") view = "map";
+  if (S.meta.kind === "corpus") view = CORPUS_VIEWS.includes(view) ? view : "corpus";
+  else if (CORPUS_VIEWS.includes(view) || !VIEWS.includes(view) || view === "notice") view = "map";
   S.view = view;
   showOnly(view);
   for (const b of document.querySelectorAll("#tabs button")) {
     b.classList.toggle("active", b.dataset.view === view);
-    b.hidden = (b.dataset.view === "corpus") !== (S.meta.kind === "corpus");
+    b.hidden = CORPUS_VIEWS.includes(b.dataset.view) !== (S.meta.kind === "corpus");
   }
   toURL(push);
   if (view === "clusters") showClusters();
   if (view === "issues") showIssues();
   if (view === "corpus") showCorpus();
+  if (view === "validate") renderValidate(document.getElementById("view-validate"), S.run, S.runs);
   if (view === "map" && S.map) S.map.resize();
 }
 
