@@ -10,9 +10,9 @@ import pytest
 
 from textlens.errors import InputError
 from textlens.latent.issues import qa_weights
-from textlens.latent.issues.base import get_issue_type, list_issue_types
 from textlens.latent.issues.qa import QAEvidence, noisy_or
 from textlens.latent.issues.qa_signals import FEATURE_NAMES, QASignals, feature_table
+from textlens.latent.issues.registry import get_issue_type, list_issue_types
 
 # The positional detector as it was before the registry (label_qa.py at 774c5ed), kept here
 # only to prove the named one equal: 25 features in this order, each model a column list.

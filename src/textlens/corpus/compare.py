@@ -142,8 +142,7 @@ def copy_validation(run_a: Path, run_b: Path) -> bool:
 
 
 def _crossfit(run: Path) -> pd.DataFrame:
-    from textlens.store.corpus_db import connect, read_table
-    from textlens.training.corpus import CROSSFIT_TABLE
+    from textlens.store.corpus_db import CROSSFIT_TABLE, connect, read_table
 
     with connect(run, read_only=True) as con:
         if CROSSFIT_TABLE not in {r[0] for r in con.execute("SHOW TABLES").fetchall()}:

@@ -11,18 +11,17 @@ on a loopback bind, the Host header must be a loopback name (DNS-rebinding defen
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from textlens.errors import BusyError, InputError, LimitError, NotFoundError, TextlensError
+from textlens.serve.common import JSON, problem
 from textlens.serve.limits import BodyLimit
 from textlens.serve.runs import Run
 
@@ -41,20 +40,6 @@ STATUS_OF: tuple[tuple[type[TextlensError], int], ...] = (
 
 def status_of(exc: TextlensError) -> int:
     return next((code for kind, code in STATUS_OF if isinstance(exc, kind)), 409)
-
-
-class JSON(JSONResponse):
-    """JSON that never fails on the way out: NaN -> null is done by `to_json`; a lone surrogate
-    (echoed from a client's `\\ud800`) is written back as the same JSON escape instead of
-    raising UnicodeEncodeError (which was a 500)."""
-
-    def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, allow_nan=False,
-                          separators=(",", ":")).encode("utf-8", errors="backslashreplace")
-
-
-def problem(status: int, text: str, fix: str | None = None) -> JSON:
-    return JSON({"problem": text, "fix": fix}, status_code=status)
 
 
 def static_files() -> dict[str, tuple[bytes, str]]:
@@ -110,23 +95,6 @@ class Guard:
             if origin and origin.split("://", 1)[-1].lower() != headers.get("host", "").lower():
                 return problem(403, "Cross-origin request refused.", "use the dashboard's own page.")
         return None
-
-
-def to_json(value: Any) -> Any:
-    """Frames become records (NaN and infinities -> null, numpy scalars -> numbers), recursively."""
-    import pandas as pd
-
-    if isinstance(value, pd.DataFrame):
-        return json.loads(value.to_json(orient="records", date_format="iso", force_ascii=False))
-    if isinstance(value, dict):
-        return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(v) for v in value]
-    if hasattr(value, "item") and not hasattr(value, "__len__"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None  # NaN and infinities: JSON has neither
-    return value
 
 
 def _validation_problem(exc: RequestValidationError) -> JSON:
@@ -201,14 +169,3 @@ def create_app(runs: dict[str, Run], model: str | None = None, loopback: bool = 
     app.include_router(routes.router, prefix="/api")
     app.include_router(validation.router, prefix="/api")
     return app
-
-
-def get_run(request: Request, name: str, kind: str | None = None) -> Run:
-    runs: dict[str, Run] = request.app.state.runs
-    run = runs.get(name)
-    if run is None or (kind is not None and run.kind != kind):
-        listed = ", ".join(f"{r.name} ({r.kind})" for r in runs.values())
-        raise NotFoundError(f"No {kind + ' ' if kind else ''}run named {name[:200]!r}.",
-                            f"this server has: {listed}." if listed else
-                            "start `textlens serve RUN` with a run folder.")
-    return run

@@ -12,7 +12,6 @@ from fastapi.responses import Response
 
 from textlens.errors import InputError, NotFoundError
 from textlens.serve import corpus, explanations, explore, reviews, selection
-from textlens.serve.app import JSON, get_run, to_json
 from textlens.serve.bodies import (
     ExplainRequest,
     ExportRequest,
@@ -21,6 +20,7 @@ from textlens.serve.bodies import (
     ShapeRequest,
     SliceRequest,
 )
+from textlens.serve.common import JSON, get_run, to_json
 from textlens.serve.limits import json_body, on_heavy_pool
 from textlens.serve.runs import NULL_CODE, Column, Run
 from textlens.store.run_db import DECISIONS

@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from textlens.serve.app import get_run, to_json
+from textlens.serve.common import get_run, to_json
 from textlens.serve.runs import Run
 
 router = APIRouter()

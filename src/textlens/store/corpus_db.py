@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from textlens.corpus.engine import SentenceRow
 
 DB_NAME = "textlens.duckdb"
+# Out-of-fold predictions of models fine-tuned on the run's labels (`training.corpus`), read by
+# `corpus.compare`: the run store owns the name so neither package imports the other.
+CROSSFIT_TABLE = "crossfit_predictions"
 
 
 def db_path(run_dir: str | Path) -> Path:

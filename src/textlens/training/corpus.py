@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from textlens.errors import DataError, InputError, ModelError
+from textlens.store.corpus_db import CROSSFIT_TABLE
 from textlens.training.classification import _checkpoint_dir, classification_batches
 from textlens.training.corpus_labels import (
     LabelledSentences,
@@ -37,8 +38,6 @@ from textlens.training.corpus_labels import (
 )
 from textlens.training.head import check_classes, grow_head
 from textlens.training.loop import Precision, TrainConfig, train_loop
-
-CROSSFIT_TABLE = "crossfit_predictions"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,6 @@ Laid out as cleanlab's Datalab issue managers: one class per issue type, registe
 - `signals` (classification arrays), `qa_signals` (per-question QA signals and their named
   features), `text` (content words, sentences, text-only QA signals), `reasons` (the text).
 
-`list_issue_types()` lists the registered types; `get_issue_type(name)` refuses unknown names
-with that list. Benchmark ablations compose the types in bench/label_noise.py, not here.
+`registry.list_issue_types()` lists the registered types; `registry.get_issue_type(name)`
+refuses unknown names with that list. Benchmark ablations compose the types in bench/label_noise.py, not here.
 """

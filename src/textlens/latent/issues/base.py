@@ -13,8 +13,6 @@ from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
-from textlens.errors import InputError
-
 ISSUE_KINDS = ("wrong class", "wrong span", "wrong boundary", "ambiguous", "none")
 TASKS = ("classification", "qa")
 
@@ -54,7 +52,7 @@ class IssueType(Protocol):
 
 
 _CONTRACT = ("issue_name", "task", "description", "find")
-_REGISTRY: dict[str, type] = {}
+REGISTERED: dict[str, type] = {}
 T = TypeVar("T", bound=type)
 
 
@@ -67,27 +65,5 @@ def register(cls: T) -> T:
                         "(see issues.base.IssueType).")
     if cls.task not in TASKS:
         raise TypeError(f"Issue type {cls.__name__}: task {cls.task!r} is not one of {TASKS}.")
-    _REGISTRY[cls.issue_name] = cls
+    REGISTERED[cls.issue_name] = cls
     return cls
-
-
-def _load_builtin() -> None:
-    import textlens.latent.issues.classification  # noqa: F401  (importing registers)
-    import textlens.latent.issues.qa  # noqa: F401
-
-
-def list_issue_types(task: str | None = None) -> dict[str, str]:
-    """Registered issue names (of one task, or all) and their one-line descriptions."""
-    _load_builtin()
-    return {name: cls.description for name, cls in sorted(_REGISTRY.items())
-            if task is None or cls.task == task}
-
-
-def get_issue_type(name: str, **options: Any) -> IssueType:
-    """Build an issue type by its `issue_name` (options are its dataclass fields)."""
-    _load_builtin()
-    if name not in _REGISTRY:
-        raise InputError(f"Unknown label issue type '{name}'.",
-                         f"use one of: {', '.join(sorted(_REGISTRY))}.")
-    return _REGISTRY[name](**options)
-
