@@ -100,6 +100,17 @@ def test_method_picker_runs_lrp_and_caches_per_method(tmp_path, make_tiny, monke
             raise ImportError("No module named 'shap'")
         return real_import(name, *args, **kwargs)
 
+    # A method that refuses the model's family: 400 with its message, not the missing-model 409.
+    import textlens.attribution.methods.lrp as lrp_module
+    from textlens.errors import ModelError
+
+    def unsupported(model):
+        raise ModelError("lrp does not support this family.", "use ig.")
+
+    with monkeypatch.context() as m:
+        m.setattr(lrp_module, "rules_for", unsupported)
+        refused = ask(method="lrp", sample_id="s000006")
+    assert refused.status_code == 400 and refused.json()["fix"] == "use ig."
     monkeypatch.setattr(builtins, "__import__", no_shap)
     missing = ask(method="shap", sample_id="s000005")
     assert missing.status_code == 400 and "textlens[explainers]" in missing.json()["fix"]

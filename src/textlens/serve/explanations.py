@@ -141,12 +141,16 @@ def _compute(loaded: Any, row: Any, kind: str, task: str, method: str) -> dict[s
     """One explanation. A sentence runs on one intra-op thread: measured on the shared 2-core
     machine (load 12), a 20-word IG took 0.22-0.34 CPU-s single-threaded against 1.8-4.9 CPU-s
     with 2 threads (OpenMP threads spin while waiting for a core); QA contexts keep the default."""
-    if task == "qa":
-        return _explain(loaded, row, kind, task, method)
     from textlens.attribution.workers import intra_op_threads
 
-    with intra_op_threads(1):
-        return _explain(loaded, row, kind, task, method)
+    try:
+        if task == "qa":
+            return _explain(loaded, row, kind, task, method)
+        with intra_op_threads(1):
+            return _explain(loaded, row, kind, task, method)
+    except ModelError as exc:  # the model is here: a method that refuses it (lrp on an
+        # unsupported family) is a bad request (400), not the missing-model conflict (409)
+        raise InputError(exc.problem, exc.fix) from None
 
 
 def _explain(loaded: Any, row: Any, kind: str, task: str, method: str) -> dict[str, Any]:
