@@ -167,3 +167,31 @@ def test_batching_defaults_by_device() -> None:
     assert gpu.workers == 1 and gpu.jobs_per_chunk >= 10**5 and gpu.pad_slack == 1.0
     assert gpu.max_tokens_per_pass > cpu.max_tokens_per_pass
     assert batching_for(torch.device("cuda"), jobs_per_chunk=8, workers=2).jobs_per_chunk == 8
+
+
+def test_single_pass_methods_compute_a_shared_baseline_once(sharp_classifier,
+                                                            monkeypatch) -> None:
+    """lrp and the other single-pass methods: F(baseline) once per (baseline, types, target),
+    each text's value what its own baseline row gives alone (an independent forward)."""
+    texts = ["good", "fine", "bad", "dull", "grand", "not bad at all", "an utter mess"]
+    rows: list[int] = []
+    original = runner_module.Runner.scores
+
+    def counting(self, embeds, types, targets, mask=None):
+        rows.append(embeds.shape[0])
+        return original(self, embeds, types, targets, mask)
+
+    monkeypatch.setattr(runner_module.Runner, "scores", counting)
+    for method in ("lrp", "gxi"):
+        rows.clear()
+        exps = explain(texts, model=sharp_classifier, method=method, target=0, progress=False)
+        distinct = len({len(e.tokens) for e in exps})
+        assert distinct < len(texts) and sum(rows) == distinct  # one row per distinct baseline
+        tok, model = sharp_classifier.tokenizer, sharp_classifier.model
+        special = set(tok.all_special_ids)
+        for e, text in zip(exps, texts, strict=True):
+            base = [i if i in special else tok.pad_token_id for i in tok(text)["input_ids"]]
+            with torch.no_grad():
+                logits = model(input_ids=torch.tensor([base])).logits[0].double()
+            alone = logits[0] if method == "lrp" else torch.softmax(logits, -1)[0]
+            assert e.baseline_output == pytest.approx(float(alone), rel=1e-5, abs=1e-6)

@@ -117,6 +117,43 @@ def test_batch_is_resumable(clf_dir, tmp_path) -> None:
     assert len(rows) == 3 and {r["text"] for r in rows} == {"good", "bad movie", "fine"}
 
 
+def test_a_resumed_batch_renders_every_row_in_its_page(clf_dir, tmp_path) -> None:
+    """A rerun with --html used to write "0 texts": the resumed rows were not rendered."""
+    table = tmp_path / "texts.csv"
+    table.write_text("id,review\n1,good\n2,bad movie\n", encoding="utf-8")
+    out, html = tmp_path / "out.jsonl", tmp_path / "out.html"
+    args = ["explain", "--input", str(table), "--text-col", "review", "--model", str(clf_dir),
+            "--out", str(out), "--html", str(html), "--method", "ig", "--steps", "8"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    whole = html.read_text()
+    table.write_text("id,review\n1,good\n2,bad movie\n3,fine acting\n", encoding="utf-8")
+    second = CliRunner().invoke(app, args)
+    assert second.exit_code == 0 and "2 already explained, 1 to go" in second.output
+    page = unescape(html.read_text())
+    assert "3 texts" in page and all(t in page for t in ("good", "bad movie", "fine acting"))
+    third = CliRunner().invoke(app, args)  # nothing left: the page is the same three texts
+    assert third.exit_code == 0 and "3 already explained, 0 to go" in third.output
+    assert unescape(html.read_text()) == page
+    # The resumed rows render exactly as computed: the first page's rows reappear unchanged.
+    first_rows = re.findall(r"<tr>.*?</tr>", whole, flags=re.S)
+    assert first_rows and all(row in html.read_text() for row in first_rows[1:])
+
+
+def test_explanations_read_back_what_to_dict_wrote(clf_dir, qa_dir) -> None:
+    from textlens.attribution.api import explain
+    from textlens.attribution.explanation import result_from_dict
+
+    values = [*explain(["a gripping film"], model=str(clf_dir), method="lrp", progress=False),
+              *explain(["a dull film"], model=str(clf_dir), method="gxi", target="top-2",
+                       progress=False),
+              *explain([("who won?", "the blue team won the cup")], model=str(qa_dir),
+                       method="gxi", progress=False)]
+    for value in values:
+        back = result_from_dict(json.loads(value.to_json()))
+        assert type(back) is type(value) and back == value
+
+
 def test_interactive_repl(clf_dir) -> None:
     result = CliRunner().invoke(app, ["explain", "--interactive", "--model", str(clf_dir),
                                       "--method", "gxi"], input="a good film\n\nquit\n")

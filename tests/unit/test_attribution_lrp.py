@@ -194,3 +194,40 @@ def test_lrp_refuses_probability_and_unsupported_families(sharp) -> None:
                         torch.device("cpu"), "tiny-gpt2")
     with pytest.raises(ModelError, match="no AttnLRP rules for the model family 'gpt2'"):
         explain(TEXTS, model=other, method="lrp", progress=False)
+
+
+@pytest.mark.parametrize("kind", ["bert", "distilbert", "modernbert"])
+def test_lrp_reads_the_prediction_off_its_own_pass(kind: str, tiny_classifier,
+                                                   monkeypatch) -> None:
+    """The prediction comes from the forward lrp backpropagates through (no separate prediction
+    pass), and the results are those of the separate pass: same labels, targets, scores,
+    F(input), F(baseline), and the confidence to float32 rounding."""
+    import textlens.attribution.api as api
+    from textlens.attribution import runner as runner_module
+
+    loaded = _family(kind, "classification", tiny_classifier.tokenizer)
+    texts = [*TEXTS, "why?", "an utter mess from start to end, sadly"]
+    raw_passes: list[int] = []
+    original = runner_module.Runner.raw
+    monkeypatch.setattr(runner_module.Runner, "raw", lambda self, e, *a, **k: (
+        raw_passes.append(len(e)), original(self, e, *a, **k))[1])
+    for target in (None, "positive"):
+        raw_passes.clear()
+        folded = explain(texts, model=loaded, method="lrp", target=target, progress=False,
+                         jobs_per_chunk=3)
+        assert raw_passes == []  # no prediction pass
+        with monkeypatch.context() as m:
+            m.setattr(api, "folds_prediction", lambda model, plan: False)
+            separate = explain(texts, model=loaded, method="lrp", target=target,
+                               progress=False, jobs_per_chunk=3)
+        assert sum(raw_passes) == len(texts)  # the separate path's prediction pass
+        for a, b in zip(separate, folded, strict=True):
+            assert (a.label, a.target, a.target_index) == (b.label, b.target, b.target_index)
+            np.testing.assert_allclose(b.scores, a.scores, rtol=1e-6, atol=1e-9)
+            assert b.output == pytest.approx(a.output, rel=1e-6)
+            assert b.baseline_output == pytest.approx(a.baseline_output, rel=1e-6)
+            assert b.confidence == pytest.approx(a.confidence, abs=1e-5)
+    # top-k (several targets a text) keeps the separate prediction pass.
+    raw_passes.clear()
+    explain(texts[:2], model=loaded, method="lrp", target="top-2", progress=False)
+    assert sum(raw_passes) == 2

@@ -63,6 +63,39 @@ def test_png_and_terminal(tiny_classifier, tmp_path) -> None:
     assert "[bold]not[/bold]" in console.export_text()  # user text is not rich markup
 
 
+def test_reports_show_lrps_evidence_where_ig_shows_completeness(tiny_classifier) -> None:
+    """LRP's page and terminal line carry its conservation error and absorbed part, computed
+    here from the scores; IG's keep the completeness error."""
+    import re
+    from html import unescape
+
+    from rich.console import Console
+
+    from textlens.report.attribution_html import render_collection
+    from textlens.report.terminal import render
+
+    (lrp,) = explain(["a dull film"], model=tiny_classifier, method="lrp", progress=False)
+    (ig,) = explain(["a fine film"], model=tiny_classifier, method="ig", progress=False)
+    absorbed = lrp.output - sum(lrp.scores)
+    conservation = abs(absorbed) / abs(lrp.output)
+    page = unescape(re.sub(r"<[^>]+>", " ", lrp.to_html()))
+    assert f"{conservation:.2%}" in page and f"{absorbed:+.4f}" in page
+    assert "absorbed by LRP's rules" in page
+    assert not re.search(r"completeness error\s+n/a", page)  # the evidence row is LRP's own
+    ig_page = unescape(re.sub(r"<[^>]+>", " ", ig.to_html()))
+    assert f"{ig.completeness_error:.2%}" in ig_page and "absorbed by LRP" not in ig_page
+    collection = unescape(re.sub(r"<[^>]+>", " ", render_collection([("a", lrp), ("b", ig)])))
+    assert f"largest LRP conservation error {100 * conservation:.2f}%" in collection
+    assert f"largest completeness error {100 * ig.completeness_error:.2f}%" in collection
+    assert f"conservation {conservation:.2%} (absorbed {absorbed:+.4f})" in collection
+    console = Console(record=True, width=200)
+    for line in [*render(lrp), *render(ig)]:
+        console.print(line)
+    text = console.export_text()
+    assert f"conservation error {conservation:.2%} (absorbed {absorbed:+.4f} of F(input))" in text
+    assert f"completeness error {ig.completeness_error:.2%}" in text
+
+
 def test_empty_and_over_long_text(tiny_classifier) -> None:
     with pytest.raises(InputError, match="empty"):
         explain(["   "], model=tiny_classifier, progress=False)

@@ -25,7 +25,9 @@ from textlens.attribution.steps import (
     Outputs,
     attribute_step,
     encode_step,
+    folds_prediction,
     jobs_step,
+    predict_attribute_step,
     predict_step,
     qa_prediction,
 )
@@ -83,9 +85,12 @@ def run(inputs: Sequence[str] | Sequence[tuple[str, str]] | str, model: LoadedMo
     runner = Runner(model, plan.batching.max_tokens_per_pass, plan.batching.pad_slack)
     enc = encode_step(model, inputs, plan, gold, runner)
     with frozen(model.model):
-        preds = predict_step(runner, enc)
-        jobs = jobs_step(model, plan, gold, enc, preds, runner.pad_id)
-        raws = attribute_step(plan, runner, jobs)
+        if folds_prediction(model, plan):
+            preds, jobs, raws = predict_attribute_step(model, plan, gold, runner, enc)
+        else:
+            preds = predict_step(runner, enc)
+            jobs = jobs_step(model, plan, gold, enc, preds, runner.pad_id)
+            raws = attribute_step(plan, runner, jobs)
     by_input: list[list[Explanation]] = [[] for _ in enc.chosen]
     for job, owner, raw in zip(jobs.jobs, jobs.owner, raws, strict=True):
         by_input[owner].append(_explanation(model, plan, job, raw, preds.outputs[owner]))

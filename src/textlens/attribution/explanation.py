@@ -91,6 +91,25 @@ class Explanation:
             "conservation_error": self.conservation_error,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Explanation:
+        """The value `to_dict` wrote (its derived fields and any extra keys are ignored), so a
+        resumed JSONL renders as the run that wrote it did."""
+        question_chars = data.get("question_char_scores")
+        return cls(
+            text=data["text"], question=data.get("question"),
+            tokens=tuple(data["tokens"]), offsets=tuple(tuple(o) for o in data["offsets"]),
+            segments=tuple(data["segments"]), scores=tuple(data["scores"]),
+            words=tuple(data["words"]), word_spans=tuple(tuple(w) for w in data["word_spans"]),
+            word_scores=tuple(data["word_scores"]), char_scores=tuple(data["char_scores"]),
+            question_char_scores=None if question_chars is None else tuple(question_chars),
+            target=data["target"], target_index=data["target_index"], label=data["label"],
+            confidence=data["confidence"], method=data["method"], steps=data["steps"],
+            completeness_error=data.get("completeness_error"), output=data.get("output"),
+            baseline_output=data.get("baseline_output"),
+            aggregation=data.get("aggregation", "sum"), truncated=data.get("truncated", False),
+            absorbed=data.get("absorbed"))
+
     def to_json(self, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
@@ -143,6 +162,22 @@ class QAExplanation:
                 "window_index": self.window_index, "windows": self.windows,
                 "start": part(self.start), "end": part(self.end)}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QAExplanation:
+        """The value `to_dict` wrote."""
+        def part(p: dict[str, Any] | None) -> Explanation | None:
+            return None if p is None else Explanation.from_dict(p)
+
+        gold = (data.get("gold_start"), data.get("gold_end"))
+        window = data.get("window")
+        return cls(question=data["question"], context=data["context"], answer=data["answer"],
+                   answer_span=(data["answer_start"], data["answer_end"]),
+                   gold_span=None if gold[0] is None or gold[1] is None else (gold[0], gold[1]),
+                   confidence=data["confidence"], method=data["method"],
+                   start=part(data.get("start")), end=part(data.get("end")),
+                   window=None if window is None else (window[0], window[1]),
+                   window_index=data.get("window_index", 0), windows=data.get("windows", 1))
+
     def to_json(self, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
@@ -167,6 +202,11 @@ class MultiExplanation:
                 "confidence": self.parts[0].confidence, "method": self.parts[0].method,
                 "rows": [p.to_dict() for p in self.parts]}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MultiExplanation:
+        """The value `to_dict` wrote."""
+        return cls(tuple(Explanation.from_dict(row) for row in data["rows"]))
+
     def to_json(self, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
@@ -174,3 +214,12 @@ class MultiExplanation:
         from textlens.report.attribution_html import render_many
 
         return render_many(self.parts, fragment=fragment)
+
+
+def result_from_dict(data: dict[str, Any]) -> Explanation | QAExplanation | MultiExplanation:
+    """Whichever of the three values wrote `data` (by its shape: QA has a context, top-k rows)."""
+    if "context" in data:
+        return QAExplanation.from_dict(data)
+    if "rows" in data:
+        return MultiExplanation.from_dict(data)
+    return Explanation.from_dict(data)

@@ -108,6 +108,12 @@ def canonical_name(name: str) -> str:
     return key
 
 
+def get_method_class(name: str) -> type:
+    """The class of a method by name or alias: its ClassVars (`needs_gold`, `description`)
+    without building it (building checks options and optional extras)."""
+    return _REGISTRY[canonical_name(name)]
+
+
 def get_method(name: str, **options: Any) -> AttributionMethod:
     """Build a method by name or alias with its options (unknown options are an error)."""
     cls = _REGISTRY[canonical_name(name)]

@@ -8,7 +8,7 @@ gradient half of every backward matmul.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -142,6 +142,36 @@ class Runner:
                 scores.append(value.detach())
                 grads.append(grad)
         return torch.cat(scores), torch.cat(grads)
+
+    def gradients_choosing(self, embeds: torch.Tensor, token_types: torch.Tensor,
+                           choose: Callable[[int, dict[str, np.ndarray]], Target],
+                           mask: torch.Tensor | None = None,
+                           ) -> tuple[dict[str, np.ndarray], list[Target], torch.Tensor,
+                                      torch.Tensor]:
+        """`gradients` whose targets are chosen from the pass's own outputs: `choose(row,
+        outputs of that row)` (the prediction, read off the forward that is backpropagated, so
+        no separate prediction pass). Returns the head outputs (float32, as `raw` gives them),
+        the targets, their scores (R,) and gradients (R, L, H)."""
+        import torch
+
+        outs, chosen, scores, grads = [], [], [], []
+        with frozen(self.loaded.model), torch.enable_grad():
+            for sl in self._chunks(len(embeds), embeds.shape[1]):
+                x = embeds[sl].detach().requires_grad_(True)
+                out = self.outputs(x, token_types[sl], _at(mask, sl))
+                host = {k: v.detach().float().cpu().numpy() for k, v in out.items()}
+                targets = [choose(sl.start + r, {k: v[r] for k, v in host.items()})
+                           for r in range(x.shape[0])]
+                value = score_rows(out, targets)
+                (grad,) = torch.autograd.grad(value.sum(), x)
+                outs.append(host)
+                chosen += targets
+                scores.append(value.detach())
+                grads.append(grad)
+        import numpy as np
+
+        joined = {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
+        return joined, chosen, torch.cat(scores), torch.cat(grads)
 
     def embed_types(self, types: Sequence[int]) -> torch.Tensor:
         import torch

@@ -236,7 +236,7 @@ def _batch(loaded, input_file: Path, text_col: str | None, id_col: str | None, o
     todo = [ex for ex in data if str(ex.id) not in done]
     typer.echo(f"{len(done)} already explained, {len(todo)} to go.", err=True)
     batches = [todo[i:i + chunk] for i in range(0, len(todo), chunk)]
-    page: list[tuple[str, Any]] = []
+    fresh: dict[str, Any] = {}
     with out.open("a", encoding="utf-8") as handle:
         for row in data.bad_rows:
             if row.where not in rejected:
@@ -248,21 +248,27 @@ def _batch(loaded, input_file: Path, text_col: str | None, id_col: str | None, o
                 line = {"id": ex.id, "metadata": dict(ex.metadata), **res.to_dict()}
                 handle.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
                 if html is not None:
-                    page.append((str(ex.id), res))
+                    fresh[str(ex.id)] = res
             handle.flush()
     if html is not None:
+        from textlens.attribution.explanation import result_from_dict
         from textlens.report.attribution_html import render_collection
         from textlens.store.files import atomic_write_text
 
+        # The page shows every explained row of the table, in its order: the resumed ones read
+        # back from the JSONL (a rerun used to write "0 texts"), the new ones as computed.
+        page = [(str(ex.id), fresh[str(ex.id)] if str(ex.id) in fresh
+                 else result_from_dict(done[str(ex.id)]))
+                for ex in data if str(ex.id) in fresh or str(ex.id) in done]
         atomic_write_text(html, render_collection(page, f"textlens: {input_file.name}"))
 
 
-def _resume(out: Path) -> tuple[set[str], set[str]]:
-    """Ids already explained and places of rejected rows already written; a line cut short by
-    an interrupted run is dropped, to be redone."""
+def _resume(out: Path) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """The lines already explained, by id, and places of rejected rows already written; a line
+    cut short by an interrupted run is dropped, to be redone."""
     from textlens.store.files import atomic_write_text
 
-    done: set[str] = set()
+    done: dict[str, dict[str, Any]] = {}
     rejected: set[str] = set()
     if not out.exists():
         return done, rejected
@@ -273,7 +279,7 @@ def _resume(out: Path) -> tuple[set[str], set[str]]:
             if record.get("rejected"):
                 rejected.add(str(record["where"]))
             else:
-                done.add(str(record["id"]))
+                done[str(record["id"])] = record
             good.append(line)
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
             continue

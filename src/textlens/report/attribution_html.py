@@ -33,6 +33,12 @@ class AttributionView(Protocol):
     output: float | None
     baseline_output: float | None
     truncated: bool
+    # LRP's evidence (None for the other methods): F(input) minus the relevances' sum, the part
+    # its rules absorbed, and that part relative to |F(input)|.
+    absorbed: float | None
+
+    @property
+    def conservation_error(self) -> float | None: ...
 
     @property
     def attribution_score(self) -> float: ...
@@ -105,7 +111,8 @@ class Item:
 class CollectionSummary:
     title: str
     texts: int
-    worst_error: float | None  # the largest completeness error (IG rows only)
+    worst_error: float | None  # the largest completeness error (IG and SHAP rows only)
+    worst_conservation: float | None  # the largest conservation error (LRP rows only)
     table: Table
 
 
@@ -145,10 +152,24 @@ def _heat(text: str, spans: Sequence[tuple[int, int]], scores: Sequence[float],
     return tuple(out)
 
 
+ABSORBED = "absorbed by LRP's rules (biases, position and token-type embeddings)"
+
+
 def _fmt_error(exp: AttributionView) -> str:
+    """The method's evidence in one cell: LRP's conservation error and absorbed part where IG
+    has its completeness error."""
+    if exp.conservation_error is not None:
+        return f"conservation {exp.conservation_error:.2%} (absorbed {_fmt(exp.absorbed, True)})"
     if exp.completeness_error is None:
         return "n/a: this method's scores are not held to F(input) - F(baseline)"
     return f"{exp.completeness_error:.2%}"
+
+
+def _evidence(exp: AttributionView) -> list[tuple[str, str]]:
+    if exp.conservation_error is None:
+        return [("completeness error", _fmt_error(exp))]
+    return [("conservation error: |F(input) - sum of scores| / |F(input)|",
+             f"{exp.conservation_error:.2%}"), (ABSORBED, _fmt(exp.absorbed, sign=True))]
 
 
 def _fmt(value: float | None, sign: bool = False) -> str:
@@ -171,7 +192,7 @@ def _summary(exp: AttributionView, label_name: str = "predicted label"
             ("F(input) - F(baseline)", _fmt(output_difference(exp), sign=True)),
             ("attribution score (sum of token scores)", f"{exp.attribution_score:+.4f}"),
             ("method", f"{exp.method}, {exp.steps} step{'' if exp.steps == 1 else 's'}"),
-            ("completeness error", _fmt_error(exp))]
+            *_evidence(exp)]
     if exp.truncated:
         rows.append(("note", "input truncated to the model's maximum length"))
     return tuple(rows)
@@ -241,7 +262,7 @@ def render_qa(qa: QAView, fragment: bool = False) -> str:
 
 
 SUMMARY_HEADERS = ("id", "text", "label", "target", "confidence", "F(input)", "F(baseline)",
-                   "difference", "completeness error")
+                   "difference", "completeness (or LRP conservation) error")
 
 
 def render_collection(items: Sequence[tuple[str, object]],
@@ -259,9 +280,11 @@ def render_collection(items: Sequence[tuple[str, object]],
                          Cell(p.target), *(Cell(v, numeric=True) for v in (
                              f"{p.confidence:.2f}", _fmt(p.output), _fmt(p.baseline_output),
                              _fmt(output_difference(p), sign=True), _fmt_error(p)))))
-    errors = [p.completeness_error for _, item in items for p in _parts_of(item)
-              if p.completeness_error is not None]
+    parts = [p for _, item in items for p in _parts_of(item)]
+    errors = [p.completeness_error for p in parts if p.completeness_error is not None]
+    conservation = [p.conservation_error for p in parts if p.conservation_error is not None]
     summary = CollectionSummary(title, len(items), max(errors) if errors else None,
+                                max(conservation) if conservation else None,
                                 Table(SUMMARY_HEADERS, tuple(rows)))
     return _page(entries, False, title, summary=summary)
 

@@ -1,7 +1,8 @@
 """Rich rendering of explanations: the text with words on green/red backgrounds, and a summary
 line (label, target, F(input), F(baseline), their difference, method, steps, completeness
-error). Text goes through rich's Text, never markup, so brackets in user text are printed as
-typed. Pure: takes values (see `attribution_html`'s Protocols), imports nothing of attribution."""
+error, or LRP's conservation error and absorbed part). Text goes through rich's Text, never
+markup, so brackets in user text are printed as typed. Pure: takes values (see
+`attribution_html`'s Protocols), imports nothing of attribution."""
 
 from __future__ import annotations
 
@@ -33,15 +34,20 @@ def _heat(text: str, spans: Sequence[tuple[int, int]], scores: Sequence[float],
 
 
 def _summary(exp: AttributionView) -> str:
-    err = "n/a" if exp.completeness_error is None else f"{exp.completeness_error:.2%}"
-
     def num(v: float | None, fmt: str = ".4f") -> str:
         return "n/a" if v is None else format(v, fmt)
+
+    if exp.conservation_error is not None:
+        evidence = (f"conservation error {exp.conservation_error:.2%} "
+                    f"(absorbed {num(exp.absorbed, '+.4f')} of F(input))")
+    else:
+        err = "n/a" if exp.completeness_error is None else f"{exp.completeness_error:.2%}"
+        evidence = f"completeness error {err}"
 
     return (f"label {exp.label} ({exp.confidence:.2f}) | target {exp.target} | "
             f"F(input) {num(exp.output)} F(baseline) {num(exp.baseline_output)} "
             f"difference {num(output_difference(exp), '+.4f')} | "
-            f"{exp.method}, {exp.steps} steps | completeness error {err}")
+            f"{exp.method}, {exp.steps} steps | {evidence}")
 
 
 def render(result: Any) -> list[Text]:

@@ -67,6 +67,7 @@ class ReviewRequest(Body):
 class ExplainRequest(Body):
     sample_id: Id
     kind: str = Field("prediction", max_length=40)
+    method: str | None = Field(None, min_length=1, max_length=40)
     compute: bool = True
 
 

@@ -63,6 +63,7 @@ def run_meta(request: Request, name: str) -> JSON:
             "counts": {k: len(v) for k, v in run.small.items()},
             "searchable": explore.searchable(run), "explain_available": available,
             "explain_message": message, "warm": bool(run.cache.get("warm")),
+            "explain_methods": explanations.methods(),
             "lod": {"base_cells": explore.LOD_BASE, "cap": explore.LOD_CAP,
                     "levels": explore.LOD_LEVELS},
         })
@@ -168,11 +169,11 @@ def explain(request: Request, name: str,
     run = get_run(request, name, "analysis")
     available, message = explanations.availability(run, request.app.state.model)
     if not available and not body.compute:  # a look, not a request: no error for a missing model
-        explanations.check_request(run, body.sample_id, body.kind)
+        explanations.check_request(run, body.sample_id, body.kind, body.method)
         return _json({"explanation": None, "explain_available": False,
                       "explain_message": message})
     value = explanations.explanation(run, body.sample_id, body.kind, request.app.state.model,
-                                     compute=body.compute)
+                                     compute=body.compute, method=body.method)
     return _json({"explanation": value, "explain_available": True, "explain_message": None})
 
 

@@ -3,13 +3,14 @@ saliency, loss attribution, lrp): every job's input row, in passes of near-equal
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from textlens.attribution.registry import Job
 from textlens.attribution.runner import Runner, pad_rows
+from textlens.attribution.targets import Target
 
 if TYPE_CHECKING:
     import torch
@@ -34,3 +35,23 @@ def input_gradients(runner: Runner, jobs: Sequence[Job]) -> tuple[torch.Tensor, 
             values[j] = value[r].double().cpu()
             grads[j] = grad[r, :len(jobs[j].x)]
     return values, grads  # type: ignore[return-value]
+
+
+def predicting_gradients(runner: Runner, rows: Sequence[tuple[torch.Tensor, torch.Tensor]],
+                         choose: Callable[[int, dict[str, np.ndarray]], Target],
+                         ) -> list[tuple[dict[str, np.ndarray], Target, float, torch.Tensor]]:
+    """`input_gradients` for inputs whose target is read off the same forward (`choose(input,
+    its head outputs)`): per input (x, token types), its outputs, target, score and gradient,
+    in input order. Same passes as `input_gradients`."""
+    order = sorted(range(len(rows)), key=lambda j: -len(rows[j][0]))
+    out: list = [None] * len(rows)
+    for sl in runner.pass_slices(np.array([len(rows[j][0]) for j in order])):
+        members = order[sl]
+        embeds, types, mask = pad_rows([rows[j][0] for j in members],
+                                       [rows[j][1] for j in members])
+        outputs, targets, value, grad = runner.gradients_choosing(
+            embeds, types, lambda r, o, members=members: choose(members[r], o), mask)
+        for r, j in enumerate(members):
+            out[j] = ({k: v[r] for k, v in outputs.items()}, targets[r],
+                      float(value[r].double().cpu()), grad[r, :len(rows[j][0])])
+    return out

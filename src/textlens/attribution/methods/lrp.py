@@ -12,16 +12,20 @@ no patent rights: check the terms before commercial use.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textlens.attribution.lrp_rules import rules_for
-from textlens.attribution.methods._gradients import input_gradients
+from textlens.attribution.methods._gradients import input_gradients, predicting_gradients
 from textlens.attribution.registry import Job, RawAttribution, register
 from textlens.attribution.runner import Runner
-from textlens.attribution.targets import Score
+from textlens.attribution.targets import Score, Target
 from textlens.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
 
 
 @register("lrp", "attnlrp", "attn-lrp")
@@ -45,10 +49,21 @@ class AttnLRP:
     def attribute(self, runner: Runner, jobs: Sequence[Job]) -> list[RawAttribution]:
         with rules_for(runner.loaded.model).active():
             values, grads = input_gradients(runner, jobs)
-        out = []
-        for r, job in enumerate(jobs):
-            relevance = (grads[r] * job.x).sum(-1).double().cpu().numpy()
-            output = float(values[r])
-            out.append(RawAttribution(relevance, 1, output=output,
-                                      absorbed=output - float(relevance.sum())))
-        return out
+        return [_relevance(job.x, grads[r], float(values[r])) for r, job in enumerate(jobs)]
+
+    def attribute_predicting(self, runner: Runner, rows: Sequence[tuple[torch.Tensor, torch.Tensor]],
+                             choose: Callable[[int, dict[str, np.ndarray]], Target],
+                             ) -> list[tuple[dict[str, np.ndarray], Target, RawAttribution]]:
+        """`attribute` with the prediction read off the forward it backpropagates through
+        (the rules change only the backward), instead of a separate prediction pass: per input
+        (word embeddings, token types), its head outputs, chosen target and attribution."""
+        with rules_for(runner.loaded.model).active():
+            found = predicting_gradients(runner, rows, choose)
+        return [(outputs, target, _relevance(rows[j][0], grad, value))
+                for j, (outputs, target, value, grad) in enumerate(found)]
+
+
+def _relevance(x: torch.Tensor, grad: torch.Tensor, output: float) -> RawAttribution:
+    """Gradient x input under the rules; what the relevances miss of the logit is `absorbed`."""
+    relevance = (grad * x).sum(-1).double().cpu().numpy()
+    return RawAttribution(relevance, 1, output=output, absorbed=output - float(relevance.sum()))

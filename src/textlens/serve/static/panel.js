@@ -142,35 +142,69 @@ async function explanations(parent, s, qa) {
   }
 }
 
+// What each method's `steps` count: model evaluations for the perturbation methods, gradient
+// rows (forward+backward) for the rest.
+const EVALUATED = new Set(["shap", "lime", "occlusion"]);
+
+// The evidence a method brings, in its own terms: IG (and SHAP's efficiency) the completeness
+// error, LRP the conservation error and the part its rules absorbed, perturbation methods the
+// evaluations they spent.
+export function evidence(exp, parts) {
+  const out = [];
+  if (exp.completeness_error !== null && exp.completeness_error !== undefined) out.push(`completeness error ${fmt(exp.completeness_error, 4)}`);
+  const lrp = parts.filter((p) => p.absorbed !== null && p.absorbed !== undefined);
+  if (lrp.length) {
+    out.push(`conservation error ${fmt(Math.max(...lrp.map((p) => p.conservation_error ?? 0)), 4)}`);
+    out.push(`absorbed by the rules ${lrp.map((p) => fmt(p.absorbed, 4)).join(" / ")} of F(input) ${lrp.map((p) => fmt(p.output, 4)).join(" / ")}`);
+  }
+  if (!out.length) out.push("no completeness check for this method");
+  const steps = parts.reduce((a, p) => a + (p.steps || 0), 0);
+  const unit = EVALUATED.has(exp.method) ? "model evaluation" : "gradient row";
+  out.push(`${steps} ${unit}${steps === 1 ? "" : "s"}`);
+  return out;
+}
+
+// The method picker of the prediction block: every method the server offers that needs no
+// gold label, IG unless the user picked another (kept while moving between samples).
+function methodPicker(onPick) {
+  const offered = S.meta.explain_methods || [{ name: "ig", description: "integrated gradients" }];
+  const pick = el("select", { id: "explain-method", title: "attribution method", onchange: () => { S.explainMethod = pick.value; onPick(); } },
+    offered.map((m) => el("option", { value: m.name, title: m.description, text: m.name })));
+  pick.value = S.explainMethod || "ig";
+  return pick;
+}
+
 // One heatmap block; false when the server has no model (the caller stops asking).
 async function explanationBlock(parent, s, kind, qa) {
-  const block = el("div", { class: "card" });
+  const block = el("div", { class: "card", id: `explanation-${kind}` });
   parent.appendChild(block);
-  const title = kind === "prediction" ? "why this prediction (integrated gradients)" : "what drives the loss (loss attribution)";
+  const method = () => (kind === "prediction" ? S.explainMethod || "ig" : "loss");
+  const picker = kind === "prediction" ? methodPicker(() => compute(true)) : null;
+  const head = () => el("h4", {}, kind === "prediction" ? "why this prediction, by " : "what drives the loss (loss attribution)", picker);
   const render = (exp) => {
     const parts = qa ? [exp.start, exp.end].filter(Boolean) : [exp];
-    clear(block, el("h4", { text: title }), parts.map((p, k) => el("div", {},
+    clear(block, head(), parts.map((p, k) => el("div", {},
       qa ? el("div", { class: "muted", text: k === 0 ? "answer start" : "answer end" }) : null,
       heatmap(qa ? exp.context : p.text, p.word_spans, p.word_scores, qa ? 1 : undefined))),
     heatLegend(kind === "loss" ? ["raises the loss", "lowers it"] : ["supports the target", "against it"]),
-    el("div", { class: "muted", text: [kind === "loss" ? `loss against the gold ${qa ? "answer" : "label"} (${exp.method})` : `target ${qa ? exp.answer : exp.label} (${exp.method})`,
-      exp.completeness_error === null || exp.completeness_error === undefined ? "no completeness check for this method" : `completeness error ${fmt(exp.completeness_error, 4)}`,
-      `${parts.reduce((a, p) => a + (p.steps || 0), 0)} gradient rows`].join(" · ") }));
+    el("div", { class: "muted evidence", text: [kind === "loss" ? `loss against the gold ${qa ? "answer" : "label"} (${exp.method})` : `target ${qa ? exp.answer : exp.label} (${exp.method})`,
+      ...evidence(exp, parts)].join(" · ") }));
   };
   const compute = async (doCompute) => {
-    if (doCompute) clear(block, el("h4", { text: title }), el("p", { class: "muted", text: "computing…" }));
+    if (doCompute) clear(block, head(), el("p", { class: "muted", text: "computing…" }));
     try {
-      const r = await postJSON(runPath("explain"), { sample_id: s.id, kind, compute: doCompute });
+      const body = { sample_id: s.id, kind, compute: doCompute };
+      if (kind === "prediction") body.method = method();
+      const r = await postJSON(runPath("explain"), body);
       if (r.explain_available === false && !r.explanation) { noModel(parent, r.explain_message); return false; }
       if (r.explanation) render(r.explanation);
-      else clear(block, el("h4", { text: title }), el("button", { text: "Compute", onclick: () => compute(true) }));
+      else clear(block, head(), el("button", { text: "Compute", onclick: () => compute(true) }));
       return true;
     } catch (e) {
       if (e.status === 409) { noModel(parent, e.body && e.body.problem); return false; }
-      clear(block, el("h4", { text: title }), el("p", { class: "error", text: e.message }));
+      clear(block, head(), el("p", { class: "error", text: e.message }));
       return true;
     }
   };
   return compute(false);
 }
-

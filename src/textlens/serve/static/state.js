@@ -6,6 +6,7 @@ export const S = {
   runs: [], run: null, meta: null, cols: {}, view: "map", sample: null,
   color: null, size: null, filters: [], selection: null, visible: null,
   sort: { column: "loss", descending: true }, issueStatus: "open", issueFlagged: true, issueOffset: 0, map: null,
+  explainMethod: "ig",  // the sample view's method picker, kept between samples
 };
 
 export const debug = { state: S, drawnAt: null };
