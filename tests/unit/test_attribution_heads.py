@@ -220,25 +220,6 @@ def test_cli_one_logit_and_regression_heads(make_tiny, tmp_path) -> None:
     assert "--score logit" in str(result.exception.fix)
 
 
-@pytest.mark.parametrize("labels, problem_type", [(("positive",), None),
-                                                  (("negative", "positive"),
-                                                   "multi_label_classification")])
-def test_corpus_refuses_heads_a_softmax_would_misread(make_tiny, tmp_path, labels,
-                                                      problem_type) -> None:
-    from textlens.corpus.pipeline import run
-
-    session = tmp_path / "corpus" / "Session 71 - 2016"
-    session.mkdir(parents=True)
-    (session / "USA_71_2016.txt").write_text("We welcome the agreement.\nWar is misery.\n",
-                                             encoding="utf-8")
-    model = make_tiny("classification", labels)
-    model.model.config.problem_type = problem_type
-    with pytest.raises(InputError, match="head") as refused:
-        run(model, tmp_path / "corpus", tmp_path / "run", progress=False)
-    assert "two or more logits" in str(refused.value.fix)
-    assert not (tmp_path / "run").exists()
-
-
 def test_latent_tables_name_both_classes_of_a_one_logit_model(make_tiny, tmp_path) -> None:
     from textlens.data.types import Dataset, TextExample
     from textlens.latent.pipeline import label_names
