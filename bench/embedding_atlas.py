@@ -13,7 +13,10 @@ textlens serves the run store, Embedding Atlas the Parquet export of its `sample
   for both tools, which is why textlens's own in-page timer is not used here);
 - pan: a 20-step mouse drag over the map, the intervals between animation frames during it
   (median and p95 ms): the frame loop of the main thread, the same measure for both;
-- Chromium RSS (MB), summed over its processes, after the pan.
+- Chromium RSS (MB), summed over its processes, after the pan;
+- map_drawn: false when the page says its map needs WebGPU (Embedding Atlas 0.26 asks for an
+  adapter with `shader-f16`, which headless Chromium's software adapter lacks: there its map is
+  empty, and first frame and pan then measure its other views, not a map of the points).
 
 Embedding Atlas is installed in its own virtual environment (its pins differ from textlens's):
     python3 -m venv /tmp/atlas-venv && /tmp/atlas-venv/bin/pip install embedding-atlas
@@ -134,8 +137,11 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
+    # Embedding Atlas draws its map with WebGPU: without the last two flags headless Chromium
+    # offers none and its map stays empty ("WebGPU is unavailable"); textlens uses WebGL.
     for arg in ("--headless=new", "--enable-unsafe-swiftshader", "--use-angle=swiftshader",
-                "--window-size=1400,900", "--disable-dev-shm-usage", "--no-sandbox"):
+                "--window-size=1400,900", "--disable-dev-shm-usage", "--no-sandbox",
+                "--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"):
         options.add_argument(arg)
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
@@ -212,7 +218,11 @@ def measure_page(url: str, server_pid: int, shot: Path | None = None,
                 frames = {"median_ms": round(float(np.median(gaps)), 1),
                           "p95_ms": round(float(np.percentile(gaps, 95)), 1),
                           "max_ms": round(float(gaps.max()), 1), "frames": int(len(gaps))}
-        return {"first_frame_s": None if first is None else round(first, 2),
+        # Embedding Atlas 0.26 needs a WebGPU adapter with `shader-f16`; SwiftShader's has none,
+        # so its map stays empty and its "first frame" is another canvas (a histogram).
+        map_missing = "WebGPU is unavailable" in drv.page_source
+        return {"map_drawn": not map_missing,
+                "first_frame_s": None if first is None else round(first, 2),
                 "server_rss_after_first_frame_mb": round(rss_after_frame, 1),
                 "pan": frames, "chromium_rss_mb": round(chromium_rss_mb(), 1)}
     finally:
