@@ -101,7 +101,7 @@ def explain_sample(loaded, sample: pd.DataFrame, signs_by_label: dict[str, int],
     if sample.empty:
         return pd.DataFrame(columns=["doc_id", "sentence_id", "stratum", "method", "target",
                                      "p_target", "completeness_error", "steps", "words",
-                                     "word_scores", "toward_positive"])
+                                     "word_scores", "word_gaps", "toward_positive"])
     explanations = explain(list(sample["text"]), model=loaded, method="ig", truncate=True,
                            progress=progress)
     rows = []
@@ -112,9 +112,20 @@ def explain_sample(loaded, sample: pd.DataFrame, signs_by_label: dict[str, int],
                      "p_target": float(exp.confidence),
                      "completeness_error": exp.completeness_error, "steps": int(exp.steps),
                      "words": list(exp.words), "word_scores": [float(s) for s in exp.word_scores],
+                     "word_gaps": word_gaps(exp.text, exp.word_spans),
                      # +1: scores push towards positive as they are; -1: flip; 0: neutral target
                      "toward_positive": int(signs_by_label.get(target, 0))})
     return pd.DataFrame(rows)
+
+
+def word_gaps(text: str, spans: Sequence[tuple[int, int, int]]) -> list[str]:
+    """What follows each word in the sentence as typed ("" or " "), so a page shows "anti-scientific"
+    and "Korea's", not the tokeniser's "anti - scientific" and "Korea ’ s"."""
+    gaps = []
+    for (_, _, end), nxt in zip(spans, [*spans[1:], None], strict=True):
+        between = text[end:nxt[1]] if nxt is not None else ""
+        gaps.append(" " if between else "")  # words cover every non-space character
+    return gaps
 
 
 def top_words(explanations: pd.DataFrame, documents: pd.DataFrame, group_by: Sequence[str],

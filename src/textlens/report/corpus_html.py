@@ -78,6 +78,7 @@ class Word:
     text: str
     score: float
     colour: str
+    gap: str = " "  # what followed the word as typed (runs before word gaps were stored: " ")
 
 
 @dataclass(frozen=True)
@@ -95,16 +96,18 @@ def b64(png: bytes | None) -> str | None:
     return base64.b64encode(png).decode("ascii") if png else None
 
 
-def coloured_words(words: Sequence[str], scores: Sequence[float],
-                   toward_positive: int) -> tuple[Word, ...]:
-    """Words with a green (towards positive) / red (towards negative) background."""
+def coloured_words(words: Sequence[str], scores: Sequence[float], toward_positive: int,
+                   gaps: Sequence[str] | None = None) -> tuple[Word, ...]:
+    """Words with a green (towards positive) / red (towards negative) background, each followed
+    by what followed it as typed (`gaps`; a space when the run stored none)."""
     signed = [s * (toward_positive or 1) for s in scores]
     top = max((abs(s) for s in signed), default=0.0) or 1.0
+    gaps = list(gaps) if gaps is not None and len(gaps) == len(signed) else [" "] * len(signed)
     out = []
-    for word, score in zip(words, signed, strict=True):
+    for word, score, gap in zip(words, signed, gaps, strict=True):
         alpha = min(1.0, abs(score) / top) * 0.75
         rgb = "21,128,61" if score >= 0 else "185,28,28"
-        out.append(Word(str(word), float(score), f"rgba({rgb},{alpha:.2f})"))
+        out.append(Word(str(word), float(score), f"rgba({rgb},{alpha:.2f})", str(gap)))
     return tuple(out)
 
 
@@ -118,9 +121,15 @@ def _sentences(report: CorpusReport) -> list[tuple[Stratum, list[Sentence]]]:
                      str(row["doc_id"]), row["sentence_id"], str(row["label"]),
                      float(row["confidence"]),
                      cell_text(row["completeness_error"], lambda v: f"{v:.3f}"),
-                     coloured_words(row["words"], row["word_scores"], row["toward_positive"]))
+                     coloured_words(row["words"], row["word_scores"], row["toward_positive"],
+                                    _gaps(row)))
             for _, row in members.iterrows()]))
     return sections
+
+
+def _gaps(row: pd.Series) -> Sequence[str] | None:
+    gaps = row.get("word_gaps")
+    return None if gaps is None or (isinstance(gaps, float) and gaps != gaps) else list(gaps)
 
 
 def _words(report: CorpusReport) -> Table | None:

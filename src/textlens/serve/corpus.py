@@ -80,12 +80,16 @@ def _explanations(run: Run, per_stratum: int) -> list[dict[str, Any]]:
     rows = []
     for record in frame.to_dict("records"):
         words = _word_scores(record)
+        gaps = _load(record.get("word_gaps"))
+        if isinstance(gaps, list) and len(gaps) == len(words):  # what followed each word as typed
+            words = [[*w, str(g)] for w, g in zip(words, gaps, strict=True)]
         text = record.get("sentence_text", record.get("text"))
         rows.append({
             "stratum": str(record.pop("_stratum")), "text": None if text is None else str(text),
             "words": words, "meta": {k: _scalar(v) for k, v in record.items()
-                                     if k not in ("words", "word_scores", "scores", "text",
-                                                  "sentence_text") and _scalar(v) is not None},
+                                     if k not in ("words", "word_scores", "word_gaps", "scores",
+                                                  "text", "sentence_text")
+                                     and _scalar(v) is not None},
         })
     return rows
 

@@ -129,8 +129,10 @@ export function heatmap(text, spans, scores, segment) {
 export function wordHeatmap(words, [plus, minus] = [SUPPORTS_RGB, AGAINST_RGB]) {
   const max = Math.max(1e-12, ...words.map((w) => Math.abs(w[1])));
   const out = el("div", { class: "text-block heat", dir: "auto" });
+  // A word's third element, when the run stored it, is what followed it as typed ("" before
+  // punctuation): "anti-scientific", not the tokeniser's "anti - scientific".
   words.forEach(([word, score], i) => {
-    if (i) out.appendChild(document.createTextNode(" "));
+    if (i) out.appendChild(document.createTextNode(words[i - 1][2] ?? " "));
     const span = el("span", { class: "w", title: score.toFixed(4), text: word });
     span.style.background = rgba(score >= 0 ? plus : minus, Math.min(1, Math.abs(score) / max) * 0.85);
     out.appendChild(span);

@@ -135,7 +135,7 @@ export async function showCorpus() {
   const strata = new Map();
   for (const e of d.explanations) { if (!strata.has(e.stratum)) strata.set(e.stratum, []); strata.get(e.stratum).push(e); }
   const sizes = d.stratum_sizes || {};
-  const signed = (r) => r.words.map(([w, s]) => [w, s * (r.meta.toward_positive || 1)]);
+  const signed = (r) => r.words.map(([w, s, gap]) => [w, s * (r.meta.toward_positive || 1), gap]);
   const nFiles = d.bad_files.length;
   clear(box, el("h3", { text: `corpus: ${d.documents} documents, ${d.sentences} sentences` }),
     el("div", {}, d.labels.map(([l, n]) => el("span", { class: "chip", text: `${l}: ${n}` }))),

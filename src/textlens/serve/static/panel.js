@@ -179,7 +179,7 @@ async function explanationBlock(parent, s, kind, qa) {
   const block = el("div", { class: "card", id: `explanation-${kind}` });
   parent.appendChild(block);
   const method = () => (kind === "prediction" ? S.explainMethod || "ig" : "loss");
-  const picker = kind === "prediction" ? methodPicker(() => compute(true)) : null;
+  let picker = null; // set once `compute` exists: picking a method recomputes
   const head = () => el("h4", {}, kind === "prediction" ? "why this prediction, by " : "what drives the loss (loss attribution)", picker);
   const render = (exp) => {
     const parts = qa ? [exp.start, exp.end].filter(Boolean) : [exp];
@@ -206,5 +206,6 @@ async function explanationBlock(parent, s, kind, qa) {
       return true;
     }
   };
+  if (kind === "prediction") picker = methodPicker(() => compute(true));
   return compute(false);
 }
