@@ -35,12 +35,12 @@ def progress_bar(*extra_columns: object) -> Progress:
 
 def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
     """Iterate with a progress bar on stderr (set TEXTLENS_PROGRESS=0 to silence)."""
-    if not progress_enabled():
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    if not progress_enabled() or total == 0:  # nothing to do (a cached rerun): no "0/0" bar
         yield from items
         return
     with progress_bar() as bar:
-        if total is None and hasattr(items, "__len__"):
-            total = len(items)  # type: ignore[arg-type]
         task = bar.add_task(description, total=total)
         for item in items:
             yield item
