@@ -175,3 +175,17 @@ def test_domain_check_on_too_few_sentences_says_so() -> None:
     assert not far and "Too few corpus sentences (2)" in message and "-2.05" not in message
     far, message = verdict(-0.3, 0.6, "sst2/train", corpus_n=200)
     assert not far and "mixing 0.00" in message  # shown on its own 0..1 scale
+
+
+def test_macro_f1_gets_a_bootstrap_interval_around_its_value() -> None:
+    from sklearn.metrics import f1_score
+
+    from textlens.cli.metrics_table import macro_f1_interval
+
+    confusion = [[360, 68], [68, 376]]  # the demo model on SST-2 validation, roughly
+    gold = np.repeat([0, 0, 1, 1], [360, 68, 68, 376])
+    predicted = np.repeat([0, 1, 0, 1], [360, 68, 68, 376])
+    point = f1_score(gold, predicted, average="macro")
+    low, high = macro_f1_interval(confusion)
+    assert low < point < high and 0.02 < high - low < 0.1  # ~ +-2.4 points at n = 872
+    assert macro_f1_interval([[50, 0], [0, 50]]) == (1.0, 1.0)

@@ -23,6 +23,25 @@ def wilson(share: float, n: int) -> tuple[float, float]:
     return float(interval.low), float(interval.high)
 
 
+def macro_f1_interval(confusion: Any, n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of macro F1, resampling the examples (a multinomial over the
+    confusion matrix's cells, seeded): macro F1 is no share of examples, so no Wilson interval."""
+    import numpy as np
+
+    matrix = np.asarray(confusion, dtype=float)
+    flat = matrix.ravel()
+    draws = np.random.default_rng(seed).multinomial(int(flat.sum()), flat / flat.sum(), n_boot)
+    values = []
+    for m in draws.reshape(n_boot, *matrix.shape):
+        m = m.astype(float)
+        tp, predicted, gold = np.diag(m), m.sum(axis=0), m.sum(axis=1)
+        denominator = predicted + gold
+        f1 = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
+        values.append(f1.mean())
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def metrics_table(metrics: Mapping[str, Any], n: int, covers: str) -> Table | None:
     """The metrics `SHOWN` that `metrics` holds, as fractions, titled with what they cover;
     None when there are none."""
@@ -34,9 +53,12 @@ def metrics_table(metrics: Mapping[str, Any], n: int, covers: str) -> Table | No
         if not isinstance(value, int | float):
             continue
         share = value / 100 if key in PERCENT else float(value)
-        interval = "-"
+        interval = "n/a (a mean of per-example scores; not resampled here)"
         if is_share and n > 0:
             low, high = wilson(share, n)
+            interval = f"{low:.3f} to {high:.3f}"
+        elif key == "macro_f1" and metrics.get("confusion_matrix"):
+            low, high = macro_f1_interval(metrics["confusion_matrix"])
             interval = f"{low:.3f} to {high:.3f}"
         rows.append((name, f"{share:.3f}", interval))
     if not rows:
